@@ -1,0 +1,50 @@
+"""Shared benchmark plumbing: rate measurement, the side-by-side table and the JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def rate(run: Callable[[], int], min_seconds: float) -> float:
+    """Items per second: call `run` (returning items done) until `min_seconds` have passed."""
+    done, start = 0, time.perf_counter()
+    while True:
+        done += run()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+@dataclass
+class Report:
+    """Metrics of one benchmark run: ours beside a reference, printed as a table then JSON."""
+
+    bench: str
+    results: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def add(
+        self, metric: str, ours: float, reference: float | None, reference_name: str | None
+    ) -> None:
+        self.results[metric] = {
+            "chaihuo": round(ours, 3),
+            "reference": None if reference is None else round(reference, 3),
+            "reference_name": reference_name,
+        }
+        ratio = "" if not reference else f"{ours / reference:8.2f}x"
+        ref = "-" if reference is None else f"{reference:14,.1f}"
+        print(
+            f"{metric:34s} {ours:14,.1f} {ref:>14s} {ratio:>9s}  {reference_name or ''}", flush=True
+        )
+
+    def header(self) -> None:
+        print(f"{'metric (per second)':34s} {'chaihuo':>14s} {'reference':>14s} {'ratio':>9s}")
+
+    def json_line(self) -> str:
+        return json.dumps(
+            {"bench": self.bench, "cores": os.cpu_count() or 1, "results": self.results},
+            sort_keys=False,
+        )

@@ -1,0 +1,33 @@
+"""Shared kernel: the error root and catalog, party and role types, settings and logging."""
+
+from chaihuo.core._errors import (
+    CATALOG,
+    ChaihuoError,
+    ConfigError,
+    ErrorSpec,
+    InvalidInputError,
+    error_spec,
+    spec_for_exception,
+)
+from chaihuo.core._logging import JsonLineFormatter, configure_logging
+from chaihuo.core._settings import CryptoSettings, LoggingSettings, Settings, load_settings
+from chaihuo.core._types import PartyId, Role, parse_party_id
+
+__all__ = [
+    "CATALOG",
+    "ChaihuoError",
+    "ConfigError",
+    "CryptoSettings",
+    "ErrorSpec",
+    "InvalidInputError",
+    "JsonLineFormatter",
+    "LoggingSettings",
+    "PartyId",
+    "Role",
+    "Settings",
+    "configure_logging",
+    "error_spec",
+    "load_settings",
+    "parse_party_id",
+    "spec_for_exception",
+]
