@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import gmpy2
 import numpy as np
 import pytest
@@ -91,3 +93,26 @@ def test_public_key_parsing_applies_the_policy() -> None:
         PaillierPublicKey.from_bytes(small.to_bytes())
     with pytest.raises(KeyPolicyError):
         PaillierPublicKey.from_bytes((2**2047 + 2).to_bytes(256, "big"))
+
+
+def test_obfuscator_reserve_is_consumed_once_and_refills(keys2048: PaillierKeyPair) -> None:
+    pk, sk = keys2048
+    reserve = pk.reserve
+    reserve.fill(8)
+    assert len(reserve) == 8
+    taken = list(reserve._items)
+    vector = EncryptedVector.encrypt(sk, np.arange(5), FixedPoint(0))
+    assert len(reserve) == 3
+    n, nsq = int(pk.n), int(pk.nsquare)
+    assert [int(c) for c in vector.values] == [
+        (n * m + 1) * int(r) % nsq for m, r in zip(range(5), taken, strict=False)
+    ]
+    assert vector.decrypt_int(sk) == [0, 1, 2, 3, 4]
+    reserve.refill_in_background(target=40)
+    deadline = time.monotonic() + 30
+    while len(reserve) < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    reserve.stop()
+    assert len(reserve) >= 40
+    used = EncryptedVector.encrypt(pk, np.zeros(len(reserve), dtype=np.int64), FixedPoint(0))
+    assert len(reserve) == 0 and used.decrypt_int(sk) == [0] * len(used)

@@ -12,6 +12,7 @@ from gmpy2 import mpz
 
 from chaihuo.crypto._errors import InvalidCiphertextError, KeyPolicyError
 from chaihuo.crypto.paillier._fixedbase import FixedBaseTable
+from chaihuo.crypto.paillier._reserve import ObfuscatorReserve
 
 __all__ = [
     "MIN_KEY_BITS",
@@ -52,7 +53,16 @@ class PaillierPublicKey:
     holder of the key draws its own hs, so no party relies on another's choice of base.
     """
 
-    __slots__ = ("_hs", "_modulus_table", "_uses", "fingerprint", "max_int", "n", "nsquare")
+    __slots__ = (
+        "_hs",
+        "_modulus_table",
+        "_uses",
+        "fingerprint",
+        "max_int",
+        "n",
+        "nsquare",
+        "reserve",
+    )
 
     def __init__(self, n: int) -> None:
         self.n = mpz(n)
@@ -62,6 +72,8 @@ class PaillierPublicKey:
         self._hs: mpz | None = None
         self._modulus_table: FixedBaseTable | None = None
         self._uses = 0
+        self.reserve = ObfuscatorReserve(self._compute_obfuscators)
+        """Obfuscators computed ahead of need; `obfuscators` draws on it first."""
 
     @property
     def key_bits(self) -> int:
@@ -108,7 +120,12 @@ class PaillierPublicKey:
         return self._modulus_table
 
     def obfuscators(self, count: int) -> list[mpz]:
-        """`count` fresh random n-th residues hs^a mod n²."""
+        """`count` fresh random n-th residues hs^a mod n², from the reserve first."""
+        ready = self.reserve.take(count) if len(self.reserve) else []
+        missing = count - len(ready)
+        return ready + self._compute_obfuscators(missing) if missing else ready
+
+    def _compute_obfuscators(self, count: int) -> list[mpz]:
         bits = self.obfuscator_bits
         table = self._table(count)
         if table is None:
@@ -225,20 +242,22 @@ class PaillierPrivateKey:
         return self._crt_tables
 
     def obfuscators(self, count: int) -> list[mpz]:
-        """Same hs^a as the public key computes, evaluated mod p² and q² and recombined."""
-        if count < _TABLE_AFTER and self._crt_tables is None:
-            return self.public_key.obfuscators(count)
+        """Same hs^a as the public key computes (reserve first), evaluated by CRT."""
+        ready = self.public_key.reserve.take(count) if len(self.public_key.reserve) else []
+        missing = count - len(ready)
+        if missing and missing < _TABLE_AFTER and self._crt_tables is None:
+            return ready + self.public_key.obfuscators(missing)
+        return ready + self._crt_obfuscators(missing) if missing else ready
+
+    def _crt_obfuscators(self, count: int) -> list[mpz]:
         table_p, table_q = self._crt()
-        bits, p2, q2, inv = (
-            self.public_key.obfuscator_bits,
-            self.psquare,
-            self.qsquare,
-            (self._p2_inv_q2),
-        )
+        bits, p2, q2 = self.public_key.obfuscator_bits, self.psquare, self.qsquare
+        inv = self._p2_inv_q2
         out = []
         for _ in range(count):
             a = secrets.randbits(bits)
             rp, rq = table_p.power(a), table_q.power(a)
+            # Garner: the unique r mod n² with r ≡ rp (mod p²) and r ≡ rq (mod q²).
             out.append(rp + p2 * ((rq - rp) * inv % q2))
         return out
 

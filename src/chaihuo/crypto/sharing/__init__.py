@@ -1,0 +1,78 @@
+"""Additive secret sharing over Z_2^64: fixed point, Beaver multiplication and truncation."""
+
+from chaihuo.crypto.sharing._additive import (
+    add,
+    add_public,
+    mul_public,
+    mul_public_fixed,
+    neg,
+    reconstruct,
+    share,
+    sub,
+    sub_public,
+)
+from chaihuo.crypto.sharing._beaver import (
+    BeaverMasked,
+    BeaverTriple,
+    MatrixTriple,
+    beaver_combine,
+    beaver_mask,
+    beaver_matmul_combine,
+    beaver_matmul_mask,
+    deal_beaver_triples,
+    deal_matrix_triples,
+)
+from chaihuo.crypto.sharing._fixed_point import DEFAULT_FRAC_BITS, FixedPointEncoding
+from chaihuo.crypto.sharing._ring import (
+    RING_BITS,
+    RingArray,
+    ShapeLike,
+    Shareholder,
+    decode_int64,
+    encode_int64,
+    ring_matmul,
+)
+from chaihuo.crypto.sharing._truncation import (
+    TruncationPair,
+    deal_truncation_pairs,
+    truncate_local,
+    truncation_combine,
+    truncation_failure_bound,
+    truncation_mask,
+)
+
+__all__ = [
+    "DEFAULT_FRAC_BITS",
+    "RING_BITS",
+    "BeaverMasked",
+    "BeaverTriple",
+    "FixedPointEncoding",
+    "MatrixTriple",
+    "RingArray",
+    "ShapeLike",
+    "Shareholder",
+    "TruncationPair",
+    "add",
+    "add_public",
+    "beaver_combine",
+    "beaver_mask",
+    "beaver_matmul_combine",
+    "beaver_matmul_mask",
+    "deal_beaver_triples",
+    "deal_matrix_triples",
+    "deal_truncation_pairs",
+    "decode_int64",
+    "encode_int64",
+    "mul_public",
+    "mul_public_fixed",
+    "neg",
+    "reconstruct",
+    "ring_matmul",
+    "share",
+    "sub",
+    "sub_public",
+    "truncate_local",
+    "truncation_combine",
+    "truncation_failure_bound",
+    "truncation_mask",
+]
