@@ -34,8 +34,8 @@ def test_float_arithmetic_matches_numpy(keys2048: PaillierKeyPair) -> None:
     assert (enc_a * w).exponent == 48
 
 
-def test_matrix_times_encrypted_vector_matches_numpy(keys2048: PaillierKeyPair) -> None:
-    pk, sk = keys2048
+def test_matrix_times_encrypted_vector_matches_numpy(keys: PaillierKeyPair) -> None:
+    pk, sk = keys
     x, d = RNG.normal(size=(120, 9)), RNG.normal(size=120)
     result = x.T @ EncryptedVector.encrypt(pk, d)
     # X encoded with 2^-24 steps: |error| ≤ Σ_i (|x_i|·2^-25 + |d_i|·2^-25) ≈ 120·4·2^-25.
