@@ -193,6 +193,7 @@ class PaillierPrivateKey:
         "_hp",
         "_hq",
         "_p2_inv_q2",
+        "_q_inv_p",
         "p",
         "psquare",
         "public_key",
@@ -211,6 +212,7 @@ class PaillierPrivateKey:
         self._hp = self._h(p_, self.psquare)
         self._hq = self._h(q_, self.qsquare)
         self._p2_inv_q2 = gmpy2.invert(self.psquare, self.qsquare)
+        self._q_inv_p = gmpy2.invert(q_, p_)
         self._crt_tables: tuple[FixedBaseTable, FixedBaseTable] | None = None
 
     def _h(self, prime: mpz, prime_square: mpz) -> mpz:
@@ -221,8 +223,7 @@ class PaillierPrivateKey:
     def raw_decrypt(self, ciphertexts: Sequence[mpz]) -> list[mpz]:
         """Decrypt to integers in [0, n) by CRT over p² and q², recombined with Garner."""
         p, q, p2, q2, hp, hq = self.p, self.q, self.psquare, self.qsquare, self._hp, self._hq
-        pm1, qm1 = p - 1, q - 1
-        q_inv_p = gmpy2.invert(q, p)
+        pm1, qm1, q_inv_p = p - 1, q - 1, self._q_inv_p
         out = []
         for c in ciphertexts:
             mp = (gmpy2.powmod(c, pm1, p2) - 1) // p * hp % p

@@ -87,19 +87,24 @@ def _subset_products(
         tables.append(table)
     weights = (np.uint64(1) << np.arange(_GROUP_BITS, dtype=np.uint64)).reshape(1, -1, 1)
     grouped = padded.reshape(groups, _GROUP_BITS, columns)
-    # index[t][g][j]: which subset of group g has bit t set in column j.
-    index = [
-        (((grouped >> np.uint64(t)) & np.uint64(1)) * weights).sum(axis=1).astype(np.int64)
-        for t in range(bits)
-    ]
-    rows = [[row.tolist() for row in level] for level in index]
+    # selectors[j][t][g]: the subset of group g whose members have bit t set in column j.
+    selectors = (
+        np.stack(
+            [
+                (((grouped >> np.uint64(t)) & np.uint64(1)) * weights).sum(axis=1)
+                for t in range(bits)
+            ]
+        )
+        .astype(np.int64)
+        .transpose(2, 0, 1)
+        .tolist()
+    )
     out = []
-    for j in range(columns):
+    for column in selectors:
         acc = mpz(1)
-        for t in range(bits - 1, -1, -1):
+        for level in reversed(column):
             acc = acc * acc % modulus
-            for table, row in zip(tables, rows[t], strict=True):
-                selector = row[j]
+            for table, selector in zip(tables, level, strict=True):
                 if selector:
                     acc = acc * table[selector] % modulus
         out.append(acc)

@@ -106,11 +106,7 @@ def deal_matrix_triples(rows: int, inner: int, cols: int, n_parties: int) -> lis
 
 def beaver_mask(x: RingArray, y: RingArray, triple: BeaverTriple) -> BeaverMasked:
     """Step 1 of x·y: shares of e = x − a and f = y − b, to be opened."""
-    x, y = check_ring(x, "x"), check_ring(y, "y")
-    check_same_shape(x, triple.a, "beaver_mask x vs triple")
-    check_same_shape(y, triple.b, "beaver_mask y vs triple")
-    _spend(triple)
-    return BeaverMasked(e=np.asarray(x - triple.a), f=np.asarray(y - triple.b))
+    return _mask(x, y, triple, "beaver_mask")
 
 
 def beaver_combine(
@@ -133,9 +129,15 @@ def beaver_combine(
 
 def beaver_matmul_mask(x: RingArray, y: RingArray, triple: MatrixTriple) -> BeaverMasked:
     """Step 1 of X@Y: shares of E = X − A and F = Y − B, to be opened."""
+    return _mask(x, y, triple, "beaver_matmul_mask")
+
+
+def _mask(
+    x: RingArray, y: RingArray, triple: BeaverTriple | MatrixTriple, caller: str
+) -> BeaverMasked:
     x, y = check_ring(x, "x"), check_ring(y, "y")
-    check_same_shape(x, triple.a, "beaver_matmul_mask x vs triple")
-    check_same_shape(y, triple.b, "beaver_matmul_mask y vs triple")
+    check_same_shape(x, triple.a, f"{caller} x vs triple")
+    check_same_shape(y, triple.b, f"{caller} y vs triple")
     _spend(triple)
     return BeaverMasked(e=np.asarray(x - triple.a), f=np.asarray(y - triple.b))
 
