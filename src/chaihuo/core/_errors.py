@@ -46,6 +46,22 @@ CATALOG: Final[dict[str, ErrorSpec]] = _specs(
     ("CRYPTO_INVALID_INPUT", "INVALID_ARGUMENT", 400, 65, "invalid cryptographic input"),
     ("CRYPTO_INVALID_POINT", "INVALID_ARGUMENT", 400, 65, "invalid group element"),
     ("CRYPTO_CIRCUIT", "INVALID_ARGUMENT", 400, 65, "invalid circuit or circuit input"),
+    ("SERDE_INVALID", "INVALID_ARGUMENT", 400, 65, "payload could not be decoded"),
+    ("SERDE_TOO_LARGE", "RESOURCE_EXHAUSTED", 413, 65, "payload exceeds a declared limit"),
+    ("SERDE_UNSUPPORTED", "INVALID_ARGUMENT", 400, 65, "object type cannot cross a party boundary"),
+    ("FEDERATION_ERROR", "INTERNAL", 500, 70, "federation failure"),
+    ("FEDERATION_UNKNOWN_PARTY", "NOT_FOUND", 404, 68, "unknown party"),
+    ("FEDERATION_UNREACHABLE", "UNAVAILABLE", 503, 69, "peer unreachable"),
+    ("FEDERATION_TIMEOUT", "DEADLINE_EXCEEDED", 504, 69, "no message before the deadline"),
+    ("FEDERATION_DUPLICATE_SEND", "ALREADY_EXISTS", 409, 70, "tag already sent to this peer"),
+    ("FEDERATION_PROTOCOL", "FAILED_PRECONDITION", 409, 76, "protocol violation by a peer"),
+    ("FEDERATION_PERMISSION", "PERMISSION_DENIED", 403, 77, "sender not authorised"),
+    ("FEDERATION_TOO_LARGE", "RESOURCE_EXHAUSTED", 413, 65, "message exceeds the size limit"),
+    ("FEDERATION_CANCELLED", "CANCELLED", 499, 75, "job cancelled"),
+    ("COMPUTING_ERROR", "INTERNAL", 500, 70, "computing backend failure"),
+    ("DATA_INVALID", "INVALID_ARGUMENT", 400, 65, "input data rejected"),
+    ("JOB_INVALID", "INVALID_ARGUMENT", 400, 65, "job definition rejected"),
+    ("JOB_FAILED", "ABORTED", 500, 70, "job failed"),
 )
 
 
