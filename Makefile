@@ -20,7 +20,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-demo: $(STAMP)
+.PHONY: system-deps
+system-deps:
+	@scripts/ensure_java.sh
+
+demo: $(STAMP) system-deps
 	$(BIN)/chaihuo demo crypto
 
 lint: $(STAMP)
@@ -29,10 +33,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
 
-test: lint
+test: lint system-deps
 	$(BIN)/pytest -m "not slow" -n 2 --dist loadgroup
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) system-deps
 	$(BIN)/pytest -m slow
 
 bench: $(STAMP)

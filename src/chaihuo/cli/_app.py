@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chaihuo import __version__
+from chaihuo.cli._cert import cert_app
 from chaihuo.cli._demo import run_crypto_demo
 from chaihuo.core import ChaihuoError, configure_logging, load_settings, spec_for_exception
 
@@ -24,6 +25,7 @@ demo_app = typer.Typer(help="Self-contained demonstrations.", no_args_is_help=Tr
 config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(config_app, name="config")
+app.add_typer(cert_app, name="cert")
 
 
 @app.command()

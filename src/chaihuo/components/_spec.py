@@ -1,0 +1,94 @@
+"""Declarative component specs: typed parameters, inputs, outputs, roles, version, and registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from chaihuo.core import ChaihuoError, Role
+
+__all__ = [
+    "ComponentError",
+    "ComponentParams",
+    "ComponentSpec",
+    "Registry",
+    "RoleRunner",
+    "validate_params",
+]
+
+
+class ComponentError(ChaihuoError):
+    """A component definition or invocation that cannot be used."""
+
+    code = "JOB_INVALID"
+
+
+class ComponentParams(BaseModel):
+    """Base of every component's parameter model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+RoleRunner = Callable[[Any, BaseModel, Mapping[str, Any]], Mapping[str, Any]]
+"""(ctx, params, inputs by name) → outputs by name, for one role."""
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A registered, versioned component: what it needs and produces, and how each role runs."""
+
+    name: str
+    version: str
+    description: str
+    params: type[ComponentParams]
+    runners: Mapping[Role, RoleRunner]
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    optional_inputs: tuple[str, ...] = field(default=())
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Roles this component runs on."""
+        return frozenset(self.runners)
+
+
+def validate_params(spec: ComponentSpec, raw: Mapping[str, Any], where: str) -> ComponentParams:
+    """Validate one role's merged parameters; errors name the component, role and field."""
+    try:
+        return spec.params.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ComponentError(f"{where}: invalid parameters for {spec.name}: {problems}") from exc
+
+
+class Registry:
+    """Name → spec. Built explicitly (no import-time registration side effects)."""
+
+    def __init__(self, specs: list[ComponentSpec] | None = None) -> None:
+        self._specs: dict[str, ComponentSpec] = {}
+        for spec in specs or []:
+            self.add(spec)
+
+    def add(self, spec: ComponentSpec) -> None:
+        """Register a spec; a name may be registered once."""
+        if spec.name in self._specs:
+            raise ComponentError(f"component {spec.name!r} is registered twice")
+        self._specs[spec.name] = spec
+
+    def get(self, name: str) -> ComponentSpec:
+        """The spec for `name`, or a ComponentError listing what exists."""
+        spec = self._specs.get(name)
+        if spec is None:
+            known = ", ".join(sorted(self._specs))
+            raise ComponentError(f"unknown component {name!r}; known components: {known}")
+        return spec
+
+    def names(self) -> list[str]:
+        """Registered component names, sorted."""
+        return sorted(self._specs)

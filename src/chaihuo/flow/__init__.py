@@ -1,0 +1,23 @@
+"""Scheduling: the job file DSL and the local launcher that runs every party of a job."""
+
+from chaihuo.flow._dsl import (
+    ComponentEntry,
+    JobFile,
+    JobInvalidError,
+    load_job_file,
+    topological_order,
+    validate_job,
+)
+from chaihuo.flow._local import JobSummary, plan_tasks, run_job_locally
+
+__all__ = [
+    "ComponentEntry",
+    "JobFile",
+    "JobInvalidError",
+    "JobSummary",
+    "load_job_file",
+    "plan_tasks",
+    "run_job_locally",
+    "topological_order",
+    "validate_job",
+]

@@ -1,0 +1,159 @@
+"""The job file: a YAML DAG of components with per-role parameters, validated before running."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from chaihuo.components import ComponentError, Registry, validate_params
+from chaihuo.core import ChaihuoError, Role, parse_party_id
+
+__all__ = ["ComponentEntry", "JobFile", "JobInvalidError", "load_job_file", "topological_order"]
+
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+
+
+class JobInvalidError(ChaihuoError, ValueError):
+    """A job file that cannot run: names the file, the component and what is wrong."""
+
+    code = "JOB_INVALID"
+
+
+class ComponentEntry(BaseModel):
+    """One node of the DAG as written in the job file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    component: str
+    inputs: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    by_role: dict[Role, dict[str, Any]] = Field(default_factory=dict)
+    by_party: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    roles: list[Role] | None = Field(None, description="Run only on these roles.")
+
+    @field_validator("inputs")
+    @classmethod
+    def _references(cls, inputs: dict[str, str]) -> dict[str, str]:
+        for name, ref in inputs.items():
+            parts = ref.split(".")
+            if len(parts) != 2 or not all(_ID.match(p) for p in parts):
+                raise ValueError(
+                    f"input {name!r} must reference '<component>.<output>', got {ref!r}"
+                )
+        return inputs
+
+    def params_for(self, role: Role, party_id: str) -> dict[str, Any]:
+        """`params`, overridden by `by_role.<role>`, overridden by `by_party.<id>`."""
+        merged = dict(self.params)
+        merged.update(self.by_role.get(role, {}))
+        merged.update(self.by_party.get(party_id, {}))
+        return merged
+
+
+class JobFile(BaseModel):
+    """A whole job (DESIGN §6); unknown keys anywhere are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    parties: dict[str, Any]
+    security: dict[str, Any] = Field(default_factory=dict)
+    components: dict[str, ComponentEntry]
+    timeout_s: float = Field(600.0, gt=0, le=86_400, description="Per-message deadline.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not _ID.match(name):
+            raise ValueError("job name: 1-64 letters, digits, '_' or '-', starting with a letter")
+        return name
+
+    @field_validator("components")
+    @classmethod
+    def _component_ids(cls, components: dict[str, ComponentEntry]) -> dict[str, ComponentEntry]:
+        if not components:
+            raise ValueError("a job needs at least one component")
+        for component_id in components:
+            if not _ID.match(component_id):
+                raise ValueError(f"component id {component_id!r} is not a valid name")
+        return components
+
+
+def topological_order(job: JobFile) -> list[str]:
+    """Component ids in dependency order (ties in file order); cycles are errors."""
+    deps = {
+        cid: {ref.split(".")[0] for ref in e.inputs.values()} for cid, e in job.components.items()
+    }
+    for cid, needed in deps.items():
+        missing = needed - set(job.components)
+        if missing:
+            raise JobInvalidError(f"component {cid!r} reads from unknown {sorted(missing)}")
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(deps):
+        ready = [c for c in deps if c not in done and deps[c] <= done]
+        if not ready:
+            cycle = sorted(set(deps) - done)
+            raise JobInvalidError(f"components form a cycle: {cycle}")
+        order.append(ready[0])
+        done.add(ready[0])
+    return order
+
+
+def validate_job(job: JobFile, registry: Registry, roster_roles: Mapping[Role, list[str]]) -> None:
+    """Check components exist, inputs name real outputs, and every role's params validate."""
+    for cid in topological_order(job):
+        entry = job.components[cid]
+        try:
+            spec = registry.get(entry.component)
+        except ComponentError as exc:
+            raise JobInvalidError(f"component {cid!r}: {exc}") from exc
+        for name, ref in entry.inputs.items():
+            source_id, output = ref.split(".")
+            source = registry.get(job.components[source_id].component)
+            if name not in spec.inputs + spec.optional_inputs:
+                raise JobInvalidError(f"component {cid!r} ({spec.name}) has no input {name!r}")
+            if output not in source.outputs:
+                raise JobInvalidError(f"component {source_id!r} has no output {output!r}")
+        for required in spec.inputs:
+            if required not in entry.inputs:
+                raise JobInvalidError(f"component {cid!r} ({spec.name}) needs input {required!r}")
+        for role in entry.roles or list(spec.roles):
+            for party_id in roster_roles.get(role, []):
+                validate_params(
+                    spec, entry.params_for(role, party_id), f"{cid} on {role.value}:{party_id}"
+                )
+
+
+def load_job_file(path: Path) -> JobFile:
+    """Parse a YAML job file (safe loader) into a validated JobFile."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise JobInvalidError(f"cannot read job file {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise JobInvalidError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise JobInvalidError(f"{path}: a job file is a YAML mapping")
+    try:
+        job = JobFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise JobInvalidError(f"{path}: {problems}") from exc
+    for party in _party_ids(job.parties):
+        parse_party_id(party)
+    return job
+
+
+def _party_ids(parties: Mapping[str, Any]) -> list[object]:
+    out: list[object] = []
+    for value in parties.values():
+        out.extend(value if isinstance(value, list) else [value])
+    return out
