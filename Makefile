@@ -25,7 +25,7 @@ system-deps:
 	@scripts/ensure_java.sh
 
 demo: $(STAMP) system-deps
-	$(BIN)/chaihuo demo crypto
+	$(BIN)/chaihuo run examples/demo.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
@@ -39,8 +39,9 @@ test: lint system-deps
 test-slow: $(STAMP) system-deps
 	$(BIN)/pytest -m slow
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/crypto.py --json
+	$(BIN)/python benchmarks/runtime.py --json
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks

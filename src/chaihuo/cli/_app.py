@@ -11,6 +11,7 @@ from rich.table import Table
 from chaihuo import __version__
 from chaihuo.cli._cert import cert_app
 from chaihuo.cli._demo import run_crypto_demo
+from chaihuo.cli._run import run_command
 from chaihuo.core import ChaihuoError, configure_logging, load_settings, spec_for_exception
 
 __all__ = ["app", "main"]
@@ -26,6 +27,7 @@ config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(config_app, name="config")
 app.add_typer(cert_app, name="cert")
+app.command("run")(run_command)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,7 +10,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["save_outputs"]
+from chaihuo.computing import Dataset
+
+__all__ = ["save_outputs", "write_dataset_csv"]
+
+
+def write_dataset_csv(dataset: Dataset, path: Path) -> None:
+    """One row per id in block order, header `id[,label],features...` as in the input file."""
+    schema = dataset.schema
+    label = [schema.label_name] if schema.label_name else []
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([schema.id_name, *label, *schema.feature_names])
+        for block in dataset.collect_blocks():
+            labels = block.labels.tolist() if block.labels is not None else None
+            for index, key in enumerate(block.ids.tolist()):
+                cell = [labels[index]] if labels is not None else []
+                writer.writerow([key, *cell, *block.features[index].tolist()])
 
 
 def _jsonable(value: Any) -> bool:
@@ -23,16 +40,14 @@ def _jsonable(value: Any) -> bool:
 def save_outputs(outputs: Mapping[str, Any], directory: Path) -> dict[str, str]:
     """Write each output next to the others; returns output name → file path.
 
-    Objects that know how to save themselves (`save_csv(path)`, e.g. tables) do so; numpy
-    arrays become .npy (never with pickle); JSON-able values become .json.
+    Datasets become CSV; numpy arrays .npy (never with pickle); JSON-able values .json.
     """
     directory.mkdir(parents=True, exist_ok=True)
     paths: dict[str, str] = {}
     for name, value in outputs.items():
-        saver = getattr(value, "save_csv", None)
-        if callable(saver):
+        if isinstance(value, Dataset):
             path = directory / f"{name}.csv"
-            saver(path)
+            write_dataset_csv(value, path)
         elif isinstance(value, np.ndarray):
             path = directory / f"{name}.npy"
             np.save(path, value, allow_pickle=False)

@@ -32,8 +32,8 @@ class ComponentParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-RoleRunner = Callable[[Any, BaseModel, Mapping[str, Any]], Mapping[str, Any]]
-"""(ctx, params, inputs by name) → outputs by name, for one role."""
+RoleRunner = Callable[[Any, Any, Mapping[str, Any]], Mapping[str, Any]]
+"""(ctx, params of the spec's model, inputs by name) → outputs by name, for one role."""
 
 
 @dataclass(frozen=True)

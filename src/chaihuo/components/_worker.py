@@ -10,9 +10,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from chaihuo.components._audit import UnpickleAudit
 from chaihuo.components._outputs import save_outputs
 from chaihuo.components._spec import Registry, validate_params
 from chaihuo.components._task import PartyResult, PartyTask, RoleOutcome
+from chaihuo.computing import LocalComputing
 from chaihuo.core import ChaihuoError, PartyId, Role
 from chaihuo.federation import (
     FederationSettings,
@@ -57,9 +59,12 @@ def _node(task: PartyTask, settings: FederationSettings) -> GrpcNode:
 
 
 def _run_role(
-    task: PartyTask, ctx: Context, registry: Registry, events: _Events
-) -> dict[str, RoleOutcome]:
-    outcomes: dict[str, RoleOutcome] = {}
+    task: PartyTask,
+    ctx: Context,
+    registry: Registry,
+    events: _Events,
+    outcomes: dict[str, RoleOutcome],
+) -> None:
     produced: dict[str, Any] = {}
     role = ctx.role
     for component in task.components:
@@ -92,10 +97,9 @@ def _run_role(
             outputs=save_outputs(outputs, directory),
         )
         events.emit(component=component.id, role=role.value, event="success")
-    return outcomes
 
 
-def run_party(task: PartyTask, registry: Registry, computing: Any = None) -> PartyResult:
+def run_party(task: PartyTask, registry: Registry) -> PartyResult:
     """Run every role this party plays, each in a thread sharing one node; never raises."""
     events = _Events(task.work_dir / task.party_id / "events.jsonl")
     result = PartyResult(party_id=task.party_id, status="success")
@@ -110,6 +114,7 @@ def run_party(task: PartyTask, registry: Registry, computing: Any = None) -> Par
     except BaseException as exc:
         return PartyResult(party_id=task.party_id, status="failed", error=_describe(exc))
     metrics = MetricsSink(task.work_dir / task.party_id / "metrics.jsonl")
+    computing = LocalComputing(task.work_dir / task.party_id / "data")
     errors: list[BaseException] = []
     try:
         contexts = []
@@ -132,13 +137,14 @@ def run_party(task: PartyTask, registry: Registry, computing: Any = None) -> Par
                     computing=computing,
                     cipher=cipher,
                     metrics=metrics,
+                    base_dir=task.base_dir,
                 )
             )
         outcomes: dict[Role, dict[str, RoleOutcome]] = {}
 
         def work(ctx: Context) -> None:
             try:
-                outcomes[ctx.role] = _run_role(task, ctx, registry, events)
+                _run_role(task, ctx, registry, events, outcomes.setdefault(ctx.role, {}))
             except BaseException as exc:
                 errors.append(exc)
                 node.cancel_job(task.job_id, f"{ctx.local} failed: {exc}")
@@ -153,6 +159,7 @@ def run_party(task: PartyTask, registry: Registry, computing: Any = None) -> Par
             ctx.federation.close()
         result.components = _by_component(outcomes)
     finally:
+        computing.stop()
         node.stop(grace=1.0)
     if errors:
         result.status, result.error = "failed", _describe(errors[0])
@@ -181,11 +188,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     task = PartyTask.model_validate_json(Path(args[0]).read_text(encoding="utf-8"))
+    audit = UnpickleAudit().install()
     try:
         result = run_party(task, default_registry())
     except BaseException:  # run_party reports its own failures; this is a last resort
         traceback.print_exc()
         return 2
+    finally:
+        audit.write(task.work_dir / task.party_id / "audit.json")
     out = task.work_dir / task.party_id / "result.json"
     out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return 0 if result.status == "success" else 1

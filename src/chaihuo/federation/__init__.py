@@ -22,6 +22,7 @@ from chaihuo.federation._interface import (
 from chaihuo.federation._local import local_grpc_nodes, make_local_pki
 from chaihuo.federation._mailbox import Inbox, ReceiveStats
 from chaihuo.federation._memory import MemoryFederation, MemoryHub
+from chaihuo.federation._roster import Roster
 from chaihuo.federation._settings import FederationSettings, KeepaliveSettings, RetryPolicy
 from chaihuo.federation._tls import (
     CaFiles,
@@ -67,6 +68,7 @@ __all__ = [
     "ReceiveStats",
     "ReceiveTimeoutError",
     "RetryPolicy",
+    "Roster",
     "SerdeCodec",
     "TlsConfig",
     "TransientSendError",

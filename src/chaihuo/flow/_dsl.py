@@ -11,7 +11,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chaihuo.components import ComponentError, Registry, validate_params
-from chaihuo.core import ChaihuoError, Role, parse_party_id
+from chaihuo.core import ChaihuoError, Role
+from chaihuo.federation import Roster
 
 __all__ = ["ComponentEntry", "JobFile", "JobInvalidError", "load_job_file", "topological_order"]
 
@@ -65,6 +66,11 @@ class JobFile(BaseModel):
     security: dict[str, Any] = Field(default_factory=dict)
     components: dict[str, ComponentEntry]
     timeout_s: float = Field(600.0, gt=0, le=86_400, description="Per-message deadline.")
+
+    @property
+    def roster(self) -> Roster:
+        """The parties block as a validated roster."""
+        return Roster.from_mapping(self.parties)
 
     @field_validator("name")
     @classmethod
@@ -147,13 +153,8 @@ def load_job_file(path: Path) -> JobFile:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise JobInvalidError(f"{path}: {problems}") from exc
-    for party in _party_ids(job.parties):
-        parse_party_id(party)
+    try:
+        job.roster  # noqa: B018 - validates the parties block
+    except ChaihuoError as exc:
+        raise JobInvalidError(f"{path}: parties: {exc}") from exc
     return job
-
-
-def _party_ids(parties: Mapping[str, Any]) -> list[object]:
-    out: list[object] = []
-    for value in parties.values():
-        out.extend(value if isinstance(value, list) else [value])
-    return out

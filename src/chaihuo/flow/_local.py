@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaihuo.components import ComponentTask, FederationPlan, PartyResult, PartyTask, Registry
-from chaihuo.core import PartyId, Role
+from chaihuo.core import ConfigError, PartyId, Role
 from chaihuo.federation import make_local_pki
 from chaihuo.flow._dsl import JobFile, load_job_file, topological_order, validate_job
 
@@ -53,11 +53,7 @@ def _free_port() -> int:
 
 
 def _roster_roles(job: JobFile) -> dict[Role, list[str]]:
-    out: dict[Role, list[str]] = {}
-    for role, ids in job.parties.items():
-        listed = ids if isinstance(ids, list) else [ids]
-        out[Role(role)] = [str(i) for i in listed]
-    return out
+    return {role: [str(pid) for pid in ids] for role, ids in job.roster.roles}
 
 
 def plan_tasks(
@@ -70,6 +66,11 @@ def plan_tasks(
     profile: str,
 ) -> list[PartyTask]:
     """One PartyTask per party id, with certificates made in work_dir/pki unless insecure."""
+    if insecure and profile != "dev":
+        raise ConfigError(
+            "--insecure (plaintext gRPC) is refused by the production profile; "
+            "set CHAIHUO_PROFILE=dev for development"
+        )
     roles = _roster_roles(job)
     validate_job(job, registry, roles)
     party_ids = list(dict.fromkeys(pid for ids in roles.values() for pid in ids))
@@ -112,7 +113,7 @@ def plan_tasks(
                 work_dir=work_dir,
                 base_dir=job_path.parent.resolve(),
                 timeout_s=job.timeout_s,
-                profile="dev" if insecure or profile == "dev" else "prod",
+                profile="dev" if profile == "dev" else "prod",
                 federation=plan,
             )
         )

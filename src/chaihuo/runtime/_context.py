@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from chaihuo.core import InvalidInputError, Role
-from chaihuo.federation import Federation, Party, UnknownPartyError
+from chaihuo.federation import Federation, Party, Roster, UnknownPartyError
 from chaihuo.runtime._cipher import CipherSuite
 from chaihuo.runtime._metrics import MetricsSink
-from chaihuo.runtime._roster import Roster
+from chaihuo.runtime._tables import get_table, put_table
 
 __all__ = ["Context", "Peer", "PeerGroup"]
 
@@ -43,6 +44,14 @@ class Peer:
     def sub(self, name: str) -> Peer:
         """The same peer one namespace level deeper."""
         return Peer(self._ctx.sub(name), self.party)
+
+    def put_table(self, name: str, table: Any) -> None:
+        """Send a computing table, one message per partition."""
+        put_table(self, name, table)
+
+    def get_table(self, name: str) -> Any:
+        """Receive a table the peer sent with `put_table`, into this party's backend."""
+        return get_table(self, name, self._ctx.computing)
 
     def __repr__(self) -> str:
         return f"Peer({self.party}, ns={self._ctx.namespace!r})"
@@ -93,12 +102,15 @@ class Context:
         cipher: CipherSuite,
         metrics: MetricsSink,
         namespace: tuple[str, ...] = (),
+        base_dir: Path | None = None,
     ) -> None:
         if local not in roster:
             raise UnknownPartyError(f"{local} is not in this job's roster")
         self.local, self.roster, self.federation = local, roster, federation
         self.computing, self.cipher, self.metrics_sink = computing, cipher, metrics
         self.namespace = namespace
+        self.base_dir = base_dir or Path.cwd()
+        """Relative data paths in component parameters resolve against this directory."""
 
     @property
     def job_id(self) -> str:
@@ -133,6 +145,7 @@ class Context:
             cipher=self.cipher,
             metrics=self.metrics_sink,
             namespace=namespace,
+            base_dir=self.base_dir,
         )
 
     def __enter__(self) -> Context:
@@ -140,6 +153,11 @@ class Context:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+    def resolve(self, path: str | Path) -> Path:
+        """A parameter path made absolute against `base_dir`."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
 
     def peers(self, role: Role) -> PeerGroup:
         """Every party of `role` except this one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
@@ -43,7 +44,7 @@ class MetricsSink:
             self._records.append(record)
             if self._path is not None:
                 with self._path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(record.__dict__) + "\n")
+                    handle.write(json.dumps(dataclasses.asdict(record)) + "\n")
 
     def records(self, namespace: str | None = None) -> list[MetricRecord]:
         """Every record, or those whose namespace starts with `namespace`."""

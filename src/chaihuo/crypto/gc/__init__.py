@@ -22,6 +22,8 @@ from chaihuo.crypto.gc._iknp import (
     transpose_bit_matrix,
 )
 from chaihuo.crypto.gc._two_party import (
+    EvaluatorParty,
+    GarblerParty,
     MillionairesResult,
     RunStats,
     TwoPartyResult,
@@ -38,7 +40,9 @@ __all__ = [
     "BaseOTSender",
     "Circuit",
     "CircuitBuilder",
+    "EvaluatorParty",
     "GarbledCircuit",
+    "GarblerParty",
     "Garbling",
     "Gate",
     "Layer",

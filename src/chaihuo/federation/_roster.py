@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from chaihuo.core import InvalidInputError, PartyId, Role, parse_party_id
-from chaihuo.federation import Party
+from chaihuo.federation._interface import Party
 
 __all__ = ["Roster"]
 

@@ -1,0 +1,5 @@
+"""`python -m chaihuo.cli`: the same entry point as the `chaihuo` command."""
+
+from chaihuo.cli import main
+
+main()

@@ -1,0 +1,90 @@
+"""`psi`: private set intersection of guest and host ids (ECDH by default, or RSA-blind)."""
+
+# What each role learns: the guest (the learner) learns the intersection with each host and
+# every host's set size; hosts learn the guest's set size, and the intersection only when
+# `share_with_hosts` is set. Raw ids never leave their owner: only blinded group elements
+# (ECDH) or blinded integers and signatures (RSA) cross the wire, under fresh per-job keys
+# and a per-job domain separator.
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chaihuo.components._spec import ComponentParams, ComponentSpec
+from chaihuo.computing import Dataset
+from chaihuo.core import Role
+from chaihuo.mpc import ecdh_psi_guest, ecdh_psi_host, rsa_psi_guest, rsa_psi_host
+from chaihuo.runtime import Context
+
+__all__ = ["PSI"]
+
+
+class PsiParams(ComponentParams):
+    """Protocol and who learns the result."""
+
+    protocol: Literal["ecdh", "rsa"] = "ecdh"
+    share_with_hosts: bool = Field(
+        False, description="Also tell each host its intersection (needed to train on it)."
+    )
+
+
+def _ids(dataset: Dataset) -> list[str | bytes]:
+    return [key if isinstance(key, bytes) else str(key) for key, _ in dataset.ids().collect()]
+
+
+def _restrict(dataset: Dataset, keep: list[Any]) -> Dataset:
+    wanted = frozenset(str(k) if not isinstance(k, bytes) else k for k in keep)
+    rows = dataset.rows().filter(_Member(wanted))
+    return Dataset.from_rows(dataset.schema, rows)
+
+
+class _Member:
+    """Picklable membership predicate for the computing backend's workers."""
+
+    def __init__(self, wanted: frozenset[Any]) -> None:
+        self.wanted = wanted
+
+    def __call__(self, key: Any, value: Any) -> bool:
+        return (key if isinstance(key, bytes) else str(key)) in self.wanted
+
+
+def _domain(ctx: Context) -> bytes:
+    return f"chaihuo-psi|{ctx.job_id}|{'.'.join(ctx.namespace)}".encode()
+
+
+def _guest(ctx: Context, params: PsiParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    dataset: Dataset = inputs["data"]
+    ids = _ids(dataset)
+    hosts = list(ctx.hosts)
+    run = ecdh_psi_guest if params.protocol == "ecdh" else rsa_psi_guest
+    common = run(hosts, ids, domain=_domain(ctx), send_result=params.share_with_hosts)
+    ctx.metrics.log("guest_ids", len(ids))
+    ctx.metrics.log("intersection", len(common))
+    ctx.metrics.log("intersection_rate", len(common) / max(len(ids), 1))
+    return {"data": _restrict(dataset, list(common))}
+
+
+def _host(ctx: Context, params: PsiParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    dataset: Dataset = inputs["data"]
+    ids = _ids(dataset)
+    run = ecdh_psi_host if params.protocol == "ecdh" else rsa_psi_host
+    common = run(ctx.guest, ids, domain=_domain(ctx), send_result=params.share_with_hosts)
+    ctx.metrics.log("host_ids", len(ids))
+    if not params.share_with_hosts:
+        return {}
+    ctx.metrics.log("intersection", len(common or []))
+    return {"data": _restrict(dataset, list(common or []))}
+
+
+PSI = ComponentSpec(
+    name="psi",
+    version="1.0",
+    description="Private set intersection of ids; aligned datasets out.",
+    params=PsiParams,
+    runners={Role.GUEST: _guest, Role.HOST: _host},
+    inputs=("data",),
+    outputs=("data",),
+)
