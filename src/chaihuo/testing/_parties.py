@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 from chaihuo.federation import (
+    FaultPlan,
     Federation,
     FederationSettings,
     MemoryHub,
@@ -35,13 +36,22 @@ class PartyFailedError(Exception):
 
 @contextlib.contextmanager
 def _federations(
-    job_id: str, roster: Roster, transport: Transport, settings: FederationSettings
+    job_id: str,
+    roster: Roster,
+    transport: Transport,
+    settings: FederationSettings,
+    faults: FaultPlan | None,
 ) -> Iterator[Callable[[Party, CipherSuite], Federation]]:
     members = list(roster)
     if transport == "memory":
         hub = MemoryHub(settings)
         yield lambda party, cipher: hub.federation(
-            job_id, party, members, codec=SerdeCodec(keyring=cipher.keyring), settings=settings
+            job_id,
+            party,
+            members,
+            codec=SerdeCodec(keyring=cipher.keyring),
+            settings=settings,
+            faults=_seeded(faults, party),
         )
         return
     with tempfile.TemporaryDirectory(prefix="chaihuo-pki-") as pki:
@@ -54,7 +64,16 @@ def _federations(
                 addresses,
                 codec=SerdeCodec(keyring=cipher.keyring),
                 settings=settings,
+                faults=_seeded(faults, party),
             )
+
+
+def _seeded(faults: FaultPlan | None, party: Party) -> FaultPlan | None:
+    # One fault stream per sender, so parties do not replay each other's fault pattern.
+    if faults is None:
+        return None
+    members = f"{party.role.value}:{party.party_id}".encode()
+    return faults.model_copy(update={"seed": faults.seed * 1_000_003 + sum(members)})
 
 
 def run_parties(
@@ -65,11 +84,13 @@ def run_parties(
     security: SecurityPolicy | None = None,
     computing: Callable[[Party], Any] | None = None,
     timeout_s: float = 120.0,
+    faults: FaultPlan | None = None,
 ) -> dict[Party, Any]:
     """Run `fn(ctx)` for every (role, party) of `roles` in its own thread; return their results.
 
     `roles` is the job-file form, e.g. {"guest": 9999, "host": [10000], "arbiter": 10000}.
     If any party raises, the others are cancelled and PartyFailedError carries the first error.
+    `faults` injects drops, duplicates and resends into every party's outgoing messages.
     """
     roster = Roster.from_mapping(roles)
     policy = security or SecurityPolicy()
@@ -77,7 +98,7 @@ def run_parties(
     job_id = f"test-{uuid.uuid4().hex[:12]}"
     results: dict[Party, Any] = {}
     errors: dict[Party, BaseException] = {}
-    with _federations(job_id, roster, transport, settings) as make_federation:
+    with _federations(job_id, roster, transport, settings, faults) as make_federation:
         contexts: list[Context] = []
         for party in roster:
             cipher = CipherSuite(policy)
