@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 .PHONY: system-deps
 system-deps:
 	@scripts/ensure_java.sh
+	@scripts/link_shared_data.sh
 
 demo: $(STAMP) system-deps
 	$(BIN)/chaihuo run examples/demo.yaml

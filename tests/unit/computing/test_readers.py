@@ -17,8 +17,7 @@ from chaihuo.computing import (
     partition_of,
 )
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "fate-examples"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared FATE example data not present")
+DATA = Path(__file__).resolve().parents[3] / "data" / "fate-examples"  # make links data/
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,6 @@ def _csv(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
     return path
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("name", "id_name", "label", "rows", "features", "label_dtype"),
     [
@@ -75,7 +73,6 @@ def test_fate_example_files_load(
         assert (block.labels is None) == (label is None)
 
 
-@needs_data
 def test_values_match_the_file(session: LocalComputing) -> None:
     dataset = session.read_csv(DATA / "breast_hetero_guest.csv", id="id", label="y", partitions=3)
     rows = dict(dataset.rows().collect())
@@ -89,7 +86,6 @@ def test_values_match_the_file(session: LocalComputing) -> None:
     assert all(np.isnan(block.features[:, 1]).all() for block in ionosphere.collect_blocks())
 
 
-@needs_data
 def test_guest_and_host_blocks_are_row_aligned(session: LocalComputing) -> None:
     guest = session.read_csv(DATA / "breast_hetero_guest.csv", label="y", partitions=5)
     host = session.read_csv(DATA / "breast_hetero_host.csv", partitions=5)
@@ -97,7 +93,6 @@ def test_guest_and_host_blocks_are_row_aligned(session: LocalComputing) -> None:
         assert mine.ids.tolist() == theirs.ids.tolist()
 
 
-@needs_data
 def test_rows_round_trip_through_a_join(session: LocalComputing) -> None:
     guest = session.read_csv(DATA / "breast_hetero_guest.csv", label="y", partitions=3)
     keep = session.parallelize([(str(i), None) for i in range(0, 600, 2)], include_key=True)
@@ -109,7 +104,6 @@ def test_rows_round_trip_through_a_join(session: LocalComputing) -> None:
     assert all(block.labels is not None and block.labels.dtype == np.int64 for block in blocks)
 
 
-@needs_data
 def test_the_headerless_tag_value_file_is_refused_clearly(session: LocalComputing) -> None:
     path = DATA / "breast_hetero_host_tag_value.csv"
     with pytest.raises(MalformedDataError) as raised:

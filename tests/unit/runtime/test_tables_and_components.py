@@ -15,7 +15,7 @@ from chaihuo.federation import Party
 from chaihuo.runtime import Context
 from chaihuo.testing import PartyFailedError, run_parties
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "fate-examples"
+DATA = Path(__file__).resolve().parents[3] / "data" / "fate-examples"  # make links data/
 REGISTRY = default_registry()
 
 
