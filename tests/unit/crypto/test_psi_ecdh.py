@@ -22,6 +22,7 @@ from chaihuo.crypto.psi import (
     random_scalar,
     scalar_mult,
     scalar_mult_batch,
+    scalar_mult_received,
     validate_point,
     validate_points,
 )
@@ -129,3 +130,30 @@ def test_ecdh_psi_round_trip_finds_the_intersection() -> None:
 def test_intersect_rejects_malformed_remote_digests() -> None:
     with pytest.raises(InvalidCryptoInputError, match="16-byte"):
         intersect_digests([b"\x00" * 16], [b"short"])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"\x01" + b"\x00" * 31,  # the identity
+        bytes.fromhex(
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"
+        ),  # order 8
+        bytes([0xED] + [0xFF] * 30 + [0x7F]),  # non-canonical encoding
+        b"\x00" * 31,  # wrong length
+    ],
+)
+def test_received_points_are_validated_by_the_multiplication(bad: bytes) -> None:
+    good = hash_to_points([b"x"], b"d")[0]
+    with pytest.raises(InvalidPointError):
+        scalar_mult_received(random_scalar(), [good, bad])
+
+
+def test_points_off_the_prime_order_subgroup_are_refused_on_receipt() -> None:
+    torsion = bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+    shifted = bindings.crypto_core_ed25519_add(hash_to_points([b"x"], b"d")[0], torsion)
+    with pytest.raises(InvalidPointError, match="#0"):
+        scalar_mult_received(random_scalar(), [shifted])
+    scalar = random_scalar()
+    point = hash_to_points([b"y"], b"d")[0]
+    assert scalar_mult_received(scalar, [point]) == scalar_mult_batch(scalar, [point])

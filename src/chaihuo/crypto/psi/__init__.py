@@ -13,6 +13,7 @@ from chaihuo.crypto.psi._ecdh import (
     random_scalar,
     scalar_mult,
     scalar_mult_batch,
+    scalar_mult_received,
     validate_point,
     validate_points,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "rsa_verify",
     "scalar_mult",
     "scalar_mult_batch",
+    "scalar_mult_received",
     "truncated_digest",
     "validate_point",
     "validate_points",

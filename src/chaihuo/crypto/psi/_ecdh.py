@@ -24,6 +24,7 @@ __all__ = [
     "random_scalar",
     "scalar_mult",
     "scalar_mult_batch",
+    "scalar_mult_received",
     "validate_point",
     "validate_points",
 ]
@@ -115,6 +116,20 @@ def scalar_mult_batch(scalar: EcdhScalar, points: Sequence[Point]) -> list[Point
         # libsodium refuses non-canonical, small-order and off-subgroup inputs.
         index = next((i for i, point in enumerate(points) if not _is_valid(point)), -1)
         raise InvalidPointError(f"point #{index} is not in the prime-order subgroup") from exc
+
+
+def scalar_mult_received(scalar: EcdhScalar, raws: Sequence[bytes]) -> list[Point]:
+    """scalar · P for points received from a peer, validated by the multiplication itself.
+
+    libsodium's `crypto_scalarmult_ed25519_noclamp` refuses non-canonical encodings,
+    small-order points and points outside the order-L subgroup (the same checks as
+    `crypto_core_ed25519_is_valid_point`), so a separate validation pass would only repeat
+    them; this saves about a third of the work on the receive side of PSI.
+    """
+    for index, raw in enumerate(raws):
+        if not isinstance(raw, bytes) or len(raw) != POINT_BYTES:
+            raise InvalidPointError(f"point #{index} is not {POINT_BYTES} bytes")
+    return scalar_mult_batch(scalar, [Point(raw) for raw in raws])
 
 
 def point_digests(points: Sequence[Point]) -> list[bytes]:
