@@ -22,6 +22,7 @@ from chaihuo.flow._dsl import JobFile, load_job_file, topological_order, validat
 __all__ = ["JobSummary", "run_job_locally"]
 
 _POLL_S = 0.2
+_FAILURE_GRACE_S = 3.0  # lets the other parties record the failure they observed
 
 
 @dataclass
@@ -168,16 +169,16 @@ def run_job_locally(
     )
     processes = {task.party_id: _launch(task) for task in tasks}
     seen: dict[str, int] = {}
-    failed: str | None = None
+    failed_at: float | None = None
     while any(p.poll() is None for p in processes.values()):
         _tail_events(tasks, seen, on_event)
-        for pid, process in processes.items():
-            if process.poll() not in (None, 0) and failed is None:
-                failed = pid
-                for other in processes.values():
-                    if other.poll() is None:
-                        time.sleep(2.0)  # let peers record the failure they observed
-                        other.terminate()
+        if failed_at is None and any(p.poll() not in (None, 0) for p in processes.values()):
+            failed_at = time.monotonic()
+        if failed_at is not None and time.monotonic() - failed_at > _FAILURE_GRACE_S:
+            # Peers of a failed party would otherwise wait for their receive deadline.
+            for process in processes.values():
+                if process.poll() is None:
+                    process.terminate()
         time.sleep(_POLL_S)
     _tail_events(tasks, seen, on_event)
     return _summarise(job, tasks, processes, work_dir)
