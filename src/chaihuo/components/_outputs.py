@@ -40,14 +40,18 @@ def _jsonable(value: Any) -> bool:
 def save_outputs(outputs: Mapping[str, Any], directory: Path) -> dict[str, str]:
     """Write each output next to the others; returns output name → file path.
 
-    Datasets become CSV; numpy arrays .npy (never with pickle); JSON-able values .json.
+    Datasets become CSV; artifacts with `save(directory, name) -> Path` (models, predictions)
+    write themselves; numpy arrays .npy (never with pickle); JSON-able values .json.
     """
     directory.mkdir(parents=True, exist_ok=True)
     paths: dict[str, str] = {}
     for name, value in outputs.items():
+        saver = getattr(value, "save", None)
         if isinstance(value, Dataset):
             path = directory / f"{name}.csv"
             write_dataset_csv(value, path)
+        elif callable(saver) and not isinstance(value, np.ndarray):
+            path = saver(directory, name)  # models, predictions: they know their format
         elif isinstance(value, np.ndarray):
             path = directory / f"{name}.npy"
             np.save(path, value, allow_pickle=False)

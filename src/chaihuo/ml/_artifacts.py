@@ -1,0 +1,77 @@
+"""Model artifacts: JSON metadata plus named numpy arrays (.npz, never pickle), content-hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chaihuo.core import InvalidInputError
+
+__all__ = ["ModelArtifact"]
+
+_FORMAT = "chaihuo-model/1"
+
+
+def _digest(meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> str:
+    hasher = hashlib.sha256(json.dumps(meta, sort_keys=True).encode("utf-8"))
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        hasher.update(f"{name}|{array.dtype.str}|{array.shape}".encode())
+        hasher.update(array.tobytes())
+    return hasher.hexdigest()
+
+
+@dataclass
+class ModelArtifact:
+    """One party's part of a model: `kind` (e.g. "hetero_lr"), its role, JSON-able `meta`
+    (hyper-parameters, feature names, classes...) and numeric `arrays` (weights...)."""
+
+    kind: str
+    role: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 over metadata and arrays: the model's content address."""
+        return _digest(self._header(), self.arrays)
+
+    def _header(self) -> dict[str, Any]:
+        return {"format": _FORMAT, "kind": self.kind, "role": self.role, "meta": self.meta}
+
+    def save(self, directory: Path, name: str) -> Path:
+        """Write `<name>.json` (with the digest) and `<name>.npz`; returns the JSON path."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for key, array in self.arrays.items():
+            if np.asarray(array).dtype.kind not in "biuf":
+                raise InvalidInputError("model arrays must be numeric", array=key)
+        buffer = io.BytesIO()
+        named: dict[str, Any] = {key: np.asarray(value) for key, value in self.arrays.items()}
+        np.savez(buffer, **named)
+        (directory / f"{name}.npz").write_bytes(buffer.getvalue())
+        path = directory / f"{name}.json"
+        path.write_text(json.dumps({**self._header(), "sha256": self.digest}, indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> ModelArtifact:
+        """Read a model saved by `save`; the digest must match (a tampered file is refused)."""
+        try:
+            header = json.loads(path.read_text(encoding="utf-8"))
+            with np.load(path.with_suffix(".npz"), allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"cannot read model {path}: {exc}") from exc
+        if not isinstance(header, dict) or header.get("format") != _FORMAT:
+            raise InvalidInputError(f"{path} is not a chaihuo model")
+        model = cls(str(header["kind"]), str(header["role"]), dict(header["meta"]), arrays)
+        if model.digest != header.get("sha256"):
+            raise InvalidInputError(f"{path}: content does not match its SHA-256 (tampered?)")
+        return model
