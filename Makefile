@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint format clean
+.PHONY: demo test test-slow quality bench lint format clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "python3 (3.11+) is required" >&2; exit 1; }
@@ -39,6 +39,9 @@ test: lint system-deps
 
 test-slow: $(STAMP) system-deps
 	$(BIN)/pytest -m slow
+
+quality: $(STAMP) system-deps
+	$(BIN)/pytest -m slow tests/quality -v
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/crypto.py --json
