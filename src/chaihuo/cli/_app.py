@@ -71,5 +71,5 @@ def main() -> None:
         if not isinstance(exc, ChaihuoError) and not isinstance(getattr(exc, "code", None), str):
             raise
         spec = spec_for_exception(exc)
-        Console(stderr=True).print(f"[red]error[/red] [{spec.code}] {exc}")
+        Console(stderr=True, soft_wrap=True).print(f"[red]error[/red] [{spec.code}] {exc}")
         sys.exit(spec.exit_code)

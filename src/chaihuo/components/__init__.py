@@ -16,6 +16,7 @@ from chaihuo.components._task import (
     PartyTask,
     RoleOutcome,
 )
+from chaihuo.components._worker import check_security
 
 __all__ = [
     "ComponentError",
@@ -28,6 +29,7 @@ __all__ = [
     "Registry",
     "RoleOutcome",
     "RoleRunner",
+    "check_security",
     "save_outputs",
     "validate_params",
 ]

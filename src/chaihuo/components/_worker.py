@@ -7,15 +7,18 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from chaihuo.components._audit import UnpickleAudit
 from chaihuo.components._outputs import save_outputs
 from chaihuo.components._spec import Registry, validate_params
 from chaihuo.components._task import PartyResult, PartyTask, RoleOutcome
 from chaihuo.computing import LocalComputing
-from chaihuo.core import ChaihuoError, PartyId, Role
+from chaihuo.core import ChaihuoError, ConfigError, PartyId, Role
 from chaihuo.federation import (
     FederationSettings,
     GrpcNode,
@@ -26,7 +29,7 @@ from chaihuo.federation import (
 )
 from chaihuo.runtime import CipherSuite, Context, MetricsSink, Roster, SecurityPolicy
 
-__all__ = ["main", "run_party"]
+__all__ = ["check_security", "main", "run_party"]
 
 
 class _Events:
@@ -85,7 +88,6 @@ def _run_role(
             message = f"{type(exc).__name__}: {exc}"
             outcomes[component.id] = RoleOutcome(status="failed", error=message, seconds=seconds)
             events.emit(component=component.id, role=role.value, event="failed", error=message)
-            ctx.federation.close()
             raise
         for name, value in outputs.items():
             produced[f"{component.id}.{name}"] = value
@@ -99,13 +101,28 @@ def _run_role(
         events.emit(component=component.id, role=role.value, event="success")
 
 
+def check_security(security: Mapping[str, Any], profile: str) -> SecurityPolicy:
+    """A job's `security:` block as a policy; ConfigError if it is malformed or refused by
+    `profile` (e.g. Paillier keys under 2048 bits). The launcher calls this before starting
+    any party, and every worker again before it opens its node."""
+    try:
+        policy = SecurityPolicy.model_validate(dict(security))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(security)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"security: {problems}") from exc
+    policy.check_profile(profile)
+    return policy
+
+
 def run_party(task: PartyTask, registry: Registry) -> PartyResult:
     """Run every role this party plays, each in a thread sharing one node; never raises."""
     events = _Events(task.work_dir / task.party_id / "events.jsonl")
     result = PartyResult(party_id=task.party_id, status="success")
     try:
-        policy = SecurityPolicy.model_validate(task.security)
-        policy.check_profile(task.profile)
+        policy = check_security(task.security, task.profile)
         roster = Roster.from_mapping(task.roster)
         settings = FederationSettings(
             receive_timeout_s=task.timeout_s, send_timeout_s=task.timeout_s
@@ -147,7 +164,11 @@ def run_party(task: PartyTask, registry: Registry) -> PartyResult:
                 _run_role(task, ctx, registry, events, outcomes.setdefault(ctx.role, {}))
             except BaseException as exc:
                 errors.append(exc)
-                node.cancel_job(task.job_id, f"{ctx.local} failed: {exc}")
+                reason = f"{ctx.local} failed: {_describe(exc)}"
+                _tell_peers(ctx, reason)
+                node.cancel_job(task.job_id, reason)
+
+        _watch_peers(contexts[0], lambda reason: node.cancel_job(task.job_id, reason))
 
         threads = [threading.Thread(target=work, args=(c,), name=str(c.local)) for c in contexts]
         for thread in threads:
@@ -164,6 +185,48 @@ def run_party(task: PartyTask, registry: Registry) -> PartyResult:
     if errors:
         result.status, result.error = "failed", _describe(errors[0])
     return result
+
+
+_ABORT_TAG = "chaihuo-control.abort"
+_ABORT_SEND_S = 5.0
+
+
+def _remote_parties(ctx: Context) -> list[Party]:
+    return [p for p in ctx.roster if p.party_id != ctx.local.party_id]
+
+
+def _tell_peers(ctx: Context, reason: str) -> None:
+    """Best effort: tell every other party why this one stopped, so they fail with the cause
+    instead of waiting for their receive deadline (bounded: a dead peer must not hold us)."""
+    targets = {p.party_id: p for p in reversed(_remote_parties(ctx))}
+    if not targets:
+        return
+    sender = threading.Thread(
+        target=lambda: ctx.federation.remote(reason, _ABORT_TAG, list(targets.values())),
+        name="abort-notice",
+        daemon=True,
+    )
+    sender.start()
+    sender.join(_ABORT_SEND_S)
+
+
+def _watch_peers(ctx: Context, cancel: Any) -> None:
+    """One daemon thread per remote party: an abort notice cancels this node's job."""
+    firsts: dict[str, Party] = {}
+    for party in ctx.roster:
+        firsts.setdefault(party.party_id, party)
+    if firsts.get(ctx.local.party_id) != ctx.local:
+        return
+
+    def watch(peer: Party) -> None:
+        try:
+            reason = ctx.federation.get(_ABORT_TAG, [peer])[0]
+        except BaseException:  # the job ended (federation closed) or was cancelled
+            return
+        cancel(f"cancelled because {reason}")
+
+    for peer in _remote_parties(ctx):
+        threading.Thread(target=watch, args=(peer,), name=f"watch-{peer}", daemon=True).start()
 
 
 def _by_component(

@@ -14,10 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaihuo.components import ComponentTask, FederationPlan, PartyResult, PartyTask, Registry
-from chaihuo.core import ConfigError, PartyId, Role
+from chaihuo.components import (
+    ComponentTask,
+    FederationPlan,
+    PartyResult,
+    PartyTask,
+    Registry,
+    check_security,
+)
+from chaihuo.core import ChaihuoError, ConfigError, PartyId, Role
 from chaihuo.federation import make_local_pki
-from chaihuo.flow._dsl import JobFile, load_job_file, topological_order, validate_job
+from chaihuo.flow._dsl import (
+    JobFile,
+    JobInvalidError,
+    load_job_file,
+    topological_order,
+    validate_job,
+)
 
 __all__ = ["JobSummary", "run_job_locally"]
 
@@ -74,6 +87,10 @@ def plan_tasks(
         )
     roles = _roster_roles(job)
     validate_job(job, registry, roles)
+    try:  # refuse weak crypto up front, before any party process starts
+        check_security(job.security, "dev" if profile == "dev" else "prod")
+    except ChaihuoError as exc:
+        raise JobInvalidError(f"{job_path}: {exc}") from exc
     party_ids = list(dict.fromkeys(pid for ids in roles.values() for pid in ids))
     ports = {pid: _free_port() for pid in party_ids}
     addresses = {pid: f"127.0.0.1:{port}" for pid, port in ports.items()}

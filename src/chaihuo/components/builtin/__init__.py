@@ -1,6 +1,7 @@
 """The components chaihuo ships, gathered into the default registry."""
 
 from chaihuo.components._spec import ComponentSpec, Registry
+from chaihuo.components.builtin._evaluation import EVALUATION
 from chaihuo.components.builtin._millionaires import MILLIONAIRES
 from chaihuo.components.builtin._psi import PSI
 from chaihuo.components.builtin._reader import READER
@@ -15,6 +16,7 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
     SECURE_ADD,
     SECURE_AGGREGATE,
     MILLIONAIRES,
+    EVALUATION,
 )
 
 

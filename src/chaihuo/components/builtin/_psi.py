@@ -4,7 +4,10 @@
 # every host's set size; hosts learn the guest's set size, and the intersection only when
 # `share_with_hosts` is set. Raw ids never leave their owner: only blinded group elements
 # (ECDH) or blinded integers and signatures (RSA) cross the wire, under fresh per-job keys
-# and a per-job domain separator.
+# and a per-job domain separator. After the protocol the guest tells every host one bit:
+# whether the intersection reached `min_intersection` (so that a job over disjoint id sets
+# fails on every party with the cause, instead of training on nothing or waiting for a
+# deadline); with the default of 1 that bit is "the intersection is empty".
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pydantic import Field
 
 from chaihuo.components._spec import ComponentParams, ComponentSpec
 from chaihuo.computing import Dataset
-from chaihuo.core import Role
+from chaihuo.core import InvalidInputError, Role
 from chaihuo.mpc import ecdh_psi_guest, ecdh_psi_host, rsa_psi_guest, rsa_psi_host
 from chaihuo.runtime import Context
 
@@ -28,6 +31,25 @@ class PsiParams(ComponentParams):
     protocol: Literal["ecdh", "rsa"] = "ecdh"
     share_with_hosts: bool = Field(
         False, description="Also tell each host its intersection (needed to train on it)."
+    )
+    min_intersection: int = Field(
+        1, ge=0, description="Fail on every party if fewer ids are common (0: never fail)."
+    )
+
+
+class PsiIntersectionError(InvalidInputError):
+    """The parties' id sets have (almost) nothing in common: nothing to train on."""
+
+
+def _too_small(found: int | None, minimum: int) -> PsiIntersectionError:
+    if minimum == 1:
+        cause = "no common ids between the guest and the host(s): the intersection is empty"
+    elif found is None:
+        cause = f"the guest found fewer than min_intersection={minimum} common ids"
+    else:
+        cause = f"only {found} common ids, fewer than min_intersection={minimum}"
+    return PsiIntersectionError(
+        f"psi: {cause}; check that every party's id column holds the same kind of ids"
     )
 
 
@@ -64,6 +86,10 @@ def _guest(ctx: Context, params: PsiParams, inputs: Mapping[str, Any]) -> dict[s
     ctx.metrics.log("guest_ids", len(ids))
     ctx.metrics.log("intersection", len(common))
     ctx.metrics.log("intersection_rate", len(common) / max(len(ids), 1))
+    enough = len(common) >= params.min_intersection
+    ctx.hosts.put("enough", (enough, params.min_intersection))
+    if not enough:
+        raise _too_small(len(common), params.min_intersection)
     return {"data": _restrict(dataset, list(common))}
 
 
@@ -73,6 +99,15 @@ def _host(ctx: Context, params: PsiParams, inputs: Mapping[str, Any]) -> dict[st
     run = ecdh_psi_host if params.protocol == "ecdh" else rsa_psi_host
     common = run(ctx.guest, ids, domain=_domain(ctx), send_result=params.share_with_hosts)
     ctx.metrics.log("host_ids", len(ids))
+    verdict = ctx.guest.get("enough")
+    if (
+        not isinstance(verdict, (tuple, list))
+        or len(verdict) != 2
+        or not isinstance(verdict[1], int)
+    ):
+        raise InvalidInputError("psi: the guest's intersection verdict is malformed")
+    if verdict[0] is not True:
+        raise _too_small(len(common) if common is not None else None, verdict[1])
     if not params.share_with_hosts:
         return {}
     ctx.metrics.log("intersection", len(common or []))
