@@ -1,12 +1,19 @@
 """The components chaihuo ships, gathered into the default registry."""
 
 from chaihuo.components._spec import ComponentSpec, Registry
+from chaihuo.components.builtin._data_split import DATA_SPLIT
 from chaihuo.components.builtin._evaluation import EVALUATION
+from chaihuo.components.builtin._feature_scale import FEATURE_SCALE
+from chaihuo.components.builtin._hetero_feature_binning import HETERO_FEATURE_BINNING
+from chaihuo.components.builtin._hetero_feature_selection import HETERO_FEATURE_SELECTION
 from chaihuo.components.builtin._millionaires import MILLIONAIRES
+from chaihuo.components.builtin._one_hot import ONE_HOT
 from chaihuo.components.builtin._psi import PSI
 from chaihuo.components.builtin._reader import READER
+from chaihuo.components.builtin._sample import SAMPLE
 from chaihuo.components.builtin._secure_add import SECURE_ADD
 from chaihuo.components.builtin._secure_aggregate import SECURE_AGGREGATE
+from chaihuo.components.builtin._statistics import STATISTICS
 
 __all__ = ["BUILTIN_SPECS", "default_registry"]
 
@@ -16,6 +23,13 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
     SECURE_ADD,
     SECURE_AGGREGATE,
     MILLIONAIRES,
+    DATA_SPLIT,
+    SAMPLE,
+    FEATURE_SCALE,
+    STATISTICS,
+    ONE_HOT,
+    HETERO_FEATURE_BINNING,
+    HETERO_FEATURE_SELECTION,
     EVALUATION,
 )
 

@@ -1,14 +1,21 @@
 """`reader`: a party's CSV or Parquet file as a partitioned dataset with its schema."""
 
+# Data transform on read (FATE's DataTransform): `missing_fill` fills each feature's missing
+# cells with its mean, median, zero or `fill_value` (a column with no value at all gets
+# `fill_value`, else 0); `label_type` types the label: "int" (int64, FATE's default for
+# classification; every label must be whole), "float" (float64, regression), or "auto" —
+# the default — keeping the file's type (int64 for an integer column, float64 otherwise).
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from chaihuo.components._spec import ComponentParams, ComponentSpec
 from chaihuo.core import Role
+from chaihuo.ml.feature import FillMethod, LabelType, cast_labels, fill_missing
 from chaihuo.runtime import Context
 
 __all__ = ["READER"]
@@ -23,6 +30,21 @@ class ReaderParams(ComponentParams):
     format: Literal["auto", "csv", "parquet"] = "auto"
     partitions: int | None = Field(None, ge=1, le=1024)
     header: bool = True
+    missing_fill: FillMethod = Field(
+        "none", description="Fill missing feature cells: none, mean, median, zero, constant."
+    )
+    fill_value: float | None = Field(
+        None, description="The constant for missing_fill: constant (and all-missing columns)."
+    )
+    label_type: LabelType = Field(
+        "auto", description="Label type: int (int64, FATE's default), float, or auto (file's)."
+    )
+
+    @model_validator(mode="after")
+    def _fill(self) -> ReaderParams:
+        if self.missing_fill == "constant" and self.fill_value is None:
+            raise ValueError("missing_fill: constant needs fill_value")
+        return self
 
 
 def _read(ctx: Context, params: ReaderParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,6 +64,10 @@ def _read(ctx: Context, params: ReaderParams, inputs: Mapping[str, Any]) -> dict
             partitions=params.partitions,
             header=params.header,
         )
+    dataset = cast_labels(dataset, params.label_type)
+    dataset, filled, _ = fill_missing(dataset, params.missing_fill, params.fill_value)
+    if params.missing_fill != "none":
+        ctx.metrics.log("filled_cells", filled)
     ctx.metrics.log("rows", dataset.count())
     ctx.metrics.log("features", dataset.schema.num_features)
     return {"data": dataset}
