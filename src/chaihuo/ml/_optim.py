@@ -24,8 +24,9 @@ class OptimizerParams(BaseModel):
     decay: float = Field(0.0, ge=0, description="lr_t = lr / (1 + decay·t)")
     penalty: Literal["none", "l1", "l2"] = "l2"
     alpha: float = Field(0.01, ge=0, description="Penalty strength.")
-    beta1: float = Field(0.9, gt=0, lt=1)
-    beta2: float = Field(0.999, gt=0, lt=1)
+    beta1: float = Field(0.9, gt=0, lt=1, description="Adam's first-moment decay.")
+    beta2: float = Field(0.999, gt=0, lt=1, description="Adam's second-moment decay.")
+    rho: float = Field(0.9, gt=0, lt=1, description="RMSProp's decay (Hinton's 0.9).")
     epsilon: float = Field(1e-8, gt=0)
 
 
@@ -63,8 +64,10 @@ class Optimizer:
             self._v = (self._v if self._v is not None else np.zeros_like(grad)) + grad * grad
             update = lr * grad / (np.sqrt(self._v) + p.epsilon)
         elif p.optimizer == "rmsprop":
-            previous = self._v if self._v is not None else np.zeros_like(grad)
-            self._v = p.beta2 * previous + (1 - p.beta2) * grad * grad
+            # Tieleman & Hinton (2012): a running mean of g² with decay ρ; starting it at g²
+            # instead of 0 avoids the huge first steps an uncorrected zero start gives.
+            previous = self._v if self._v is not None else grad * grad
+            self._v = p.rho * previous + (1 - p.rho) * grad * grad
             update = lr * grad / (np.sqrt(self._v) + p.epsilon)
         else:  # adam (Kingma & Ba 2015), bias-corrected
             m = self._m if self._m is not None else np.zeros_like(grad)

@@ -6,6 +6,9 @@ from chaihuo.components.builtin._evaluation import EVALUATION
 from chaihuo.components.builtin._feature_scale import FEATURE_SCALE
 from chaihuo.components.builtin._hetero_feature_binning import HETERO_FEATURE_BINNING
 from chaihuo.components.builtin._hetero_feature_selection import HETERO_FEATURE_SELECTION
+from chaihuo.components.builtin._hetero_linr import HETERO_LINR
+from chaihuo.components.builtin._hetero_lr import HETERO_LR
+from chaihuo.components.builtin._hetero_poisson import HETERO_POISSON
 from chaihuo.components.builtin._millionaires import MILLIONAIRES
 from chaihuo.components.builtin._one_hot import ONE_HOT
 from chaihuo.components.builtin._psi import PSI
@@ -30,6 +33,9 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
     ONE_HOT,
     HETERO_FEATURE_BINNING,
     HETERO_FEATURE_SELECTION,
+    HETERO_LR,
+    HETERO_LINR,
+    HETERO_POISSON,
     EVALUATION,
 )
 

@@ -1,0 +1,83 @@
+"""Mini-batch schedule, convergence rule and validation early stopping (same on every party)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Convergence", "EarlyStopping", "batch_count", "batches"]
+
+
+def batch_count(rows: int, batch_size: int) -> int:
+    """Batches per epoch: ⌈rows / batch_size⌉ (1 for the full batch)."""
+    if batch_size == -1 or batch_size >= rows:
+        return 1
+    return -(-rows // batch_size)
+
+
+def batches(
+    rows: int, batch_size: int, seed: int, epoch: int, *, shuffle: bool
+) -> list[npt.NDArray[np.int64]]:
+    """Row indices of every batch of `epoch`: a seeded permutation cut into near-equal parts.
+
+    Parts differ in size by at most one row (no tiny trailing batch: a batch with fewer rows
+    than a party has features would let that party solve X^T d = g for d). Every party
+    derives the same batches from the guest's seed; the seed protects nothing secret.
+    """
+    order = (
+        np.random.default_rng([seed, epoch]).permutation(rows)
+        if shuffle
+        else np.arange(rows, dtype=np.int64)
+    )
+    parts = np.array_split(order.astype(np.int64), batch_count(rows, batch_size))
+    return [np.sort(part) for part in parts]
+
+
+def smallest_batch(rows: int, batch_size: int) -> int:
+    """Rows in the smallest batch of the schedule above."""
+    return rows // batch_count(rows, batch_size)
+
+
+@dataclass
+class Convergence:
+    """FATE's convergence rules, judged by the arbiter after every epoch."""
+
+    rule: str
+    tol: float
+    previous: float | None = None
+
+    def converged(self, loss: float, weight_change: float | None) -> bool:
+        """diff: |Δloss| < tol; abs: loss < tol; weight_diff: ‖Δw‖₂ < tol."""
+        if self.rule == "weight_diff":
+            return weight_change is not None and math.sqrt(max(weight_change, 0.0)) < self.tol
+        if self.rule == "abs":
+            return loss < self.tol
+        done = self.previous is not None and abs(self.previous - loss) < self.tol
+        self.previous = loss
+        return done
+
+
+@dataclass
+class EarlyStopping:
+    """Validation early stopping with patience; `higher` says whether bigger is better."""
+
+    patience: int | None
+    higher: bool
+    best: float | None = None
+    best_epoch: int = -1
+    waited: int = 0
+    history: list[float] = field(default_factory=list)
+
+    def update(self, value: float, epoch: int) -> tuple[bool, bool]:
+        """(improved, stop) after this epoch's validation metric."""
+        self.history.append(value)
+        better = self.best is None or (value > self.best if self.higher else value < self.best)
+        if better:
+            self.best, self.best_epoch, self.waited = value, epoch, 0
+        else:
+            self.waited += 1
+        stop = self.patience is not None and self.waited >= self.patience
+        return better, stop

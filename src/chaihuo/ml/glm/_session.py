@@ -1,0 +1,122 @@
+"""Start-up handshake of the GLM protocol and receives that name the silent peer on timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chaihuo.core import ChaihuoError, InvalidInputError
+from chaihuo.crypto.paillier import EncryptedVector, PaillierPublicKey
+from chaihuo.federation import ProtocolViolationError, ReceiveTimeoutError
+from chaihuo.ml.glm._phases import Phases
+from chaihuo.runtime import Context, Peer
+
+__all__ = ["GlmSetupError", "expect", "expect_vector", "follower_start", "guest_start", "recv"]
+
+_T = TypeVar("_T")
+
+
+class GlmSetupError(InvalidInputError):
+    """A run that cannot start; the message names the refusing party and its reason."""
+
+
+def recv(peer: Peer, name: str, what: str, phases: Phases | None = None) -> object:
+    """`peer.get(name)`; on the deadline, an error saying which peer went silent and when."""
+    try:
+        if phases is None:
+            return peer.get(name)
+        with phases("wait"):
+            return peer.get(name)
+    except ReceiveTimeoutError as exc:
+        raise ReceiveTimeoutError(
+            f"{what}: {peer.party} sent no {name!r} before the deadline; that party went "
+            f"silent or failed (see its log)",
+            **exc.details,
+        ) from exc
+
+
+def expect(obj: object, kind: type[_T], what: str) -> _T:
+    """`obj` if it has the type the protocol prescribes, else a ProtocolViolationError."""
+    if not isinstance(obj, kind):
+        raise ProtocolViolationError(f"{what}: expected {kind.__name__}, got {type(obj).__name__}")
+    return obj
+
+
+def expect_vector(
+    obj: object, key: PaillierPublicKey, what: str, length: int | None = None
+) -> EncryptedVector:
+    """An encrypted vector under the arbiter's key (and of the expected length)."""
+    vector = expect(obj, EncryptedVector, what)
+    if vector.public_key.fingerprint != key.fingerprint:
+        raise ProtocolViolationError(f"{what}: ciphertexts are not under the arbiter's key")
+    if length is not None and len(vector) != length:
+        raise ProtocolViolationError(f"{what}: expected {length} ciphertexts, got {len(vector)}")
+    return vector
+
+
+def _broadcast(ctx: Context, name: str, obj: object) -> None:
+    ctx.hosts.put(name, obj)
+    ctx.arbiter.put(name, obj)
+
+
+def guest_start(
+    ctx: Context,
+    component: str,
+    plan: dict[str, Any],
+    failure: BaseException | None,
+    check: Callable[[list[dict[str, Any]]], list[str]],
+) -> list[dict[str, Any]]:
+    """Send the plan, gather every party's hello, broadcast the verdict; raise on refusal.
+
+    A failure on the guest (its own data, its own parameters) is sent as the plan, so hosts and
+    arbiter stop at once with the guest's reason instead of waiting for their deadline.
+    """
+    if failure is not None:
+        _broadcast(ctx, "plan", {"ok": False, "error": f"guest {ctx.local}: {_reason(failure)}"})
+        raise failure
+    _broadcast(ctx, "plan", {"ok": True, **plan})
+    hellos = [
+        expect(recv(peer, "hello", f"{component} start-up"), dict, "hello") for peer in ctx.hosts
+    ]
+    arbiter = expect(recv(ctx.arbiter, "hello", f"{component} start-up"), dict, "hello")
+    problems = [
+        f"{party}: {hello.get('error')}"
+        for party, hello in zip(
+            [*ctx.hosts.parties, ctx.arbiter.party], [*hellos, arbiter], strict=True
+        )
+        if not hello.get("ok")
+    ]
+    if not problems:
+        problems = check(hellos)
+    verdict = {"ok": not problems, "error": "; ".join(problems) or None}
+    _broadcast(ctx, "go", verdict)
+    if problems:
+        raise GlmSetupError(f"{component} cannot start: {verdict['error']}")
+    return hellos
+
+
+def follower_start(
+    ctx: Context, component: str, hello: Callable[[dict[str, Any]], dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Host or arbiter: receive the plan, answer with `hello(plan)` (or the local refusal),
+    and return (plan, hello) once the guest says every party is ready."""
+    plan = expect(recv(ctx.guest, "plan", f"{component} start-up"), dict, "plan")
+    if not plan.get("ok"):
+        raise GlmSetupError(f"{component} cannot start: {plan.get('error')}")
+    failure: BaseException | None = None
+    try:
+        answer = {"ok": True, **hello(plan)}
+    except (ChaihuoError, ValueError) as exc:
+        failure, answer = exc, {"ok": False, "error": _reason(exc)}
+    ctx.guest.put("hello", answer)
+    verdict = expect(recv(ctx.guest, "go", f"{component} start-up"), dict, "go")
+    if failure is not None:
+        raise failure
+    if not verdict.get("ok"):
+        raise GlmSetupError(f"{component} cannot start: {verdict.get('error')}")
+    return plan, answer
+
+
+def _reason(exc: BaseException) -> str:
+    # The shared reason omits `details` (e.g. column names), which stay in the local error.
+    return exc.message if isinstance(exc, ChaihuoError) else f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,133 @@
+"""The arbiter of the coordinated GLM protocol: key owner, decryptor, convergence judge."""
+
+# What the arbiter sends and learns (see chaihuo.ml.glm for the whole protocol):
+# - makes the job's Paillier key pair and sends only the public key; the private key never
+#   leaves this process and is not saved (its model part holds the key's fingerprint).
+# - receives from every party only [[g + r]] (gradients masked by a uniform r of 48 bits
+#   more than the gradient's bound, so the decrypted value is statistically independent of
+#   g), and from the guest the encrypted epoch loss, optionally ‖Δw‖² summed over all
+#   parties, and the guest's validation verdict (improved / stop) in plaintext.
+# - learns the epoch losses (and ‖Δw‖²) — by design, it judges convergence — and returns the
+#   masked gradients to their owners and continue/stop decisions to everyone (the loss to
+#   the guest only).
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from chaihuo.core import ConfigError
+from chaihuo.crypto.paillier import EncryptedVector, PackedVector, PaillierPrivateKey
+from chaihuo.federation import ProtocolViolationError
+from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml.glm._family import Family
+from chaihuo.ml.glm._params import GlmParams
+from chaihuo.ml.glm._phases import Phases
+from chaihuo.ml.glm._schedule import Convergence, batch_count
+from chaihuo.ml.glm._secure import decrypt_masked
+from chaihuo.ml.glm._session import expect, follower_start, recv
+from chaihuo.runtime import Context, Peer
+
+__all__ = ["run_arbiter"]
+
+_POOL_MIN_CIPHERTEXTS = 256
+
+
+def run_arbiter(
+    ctx: Context,
+    family: Family,
+    params: GlmParams,
+    inputs: Mapping[str, Any],
+    *,
+    phases: Phases | None = None,
+) -> dict[str, Any]:
+    """Serve one run: keys, decryptions of masked gradients, convergence decisions."""
+    phases = phases or Phases()
+    plan, _ = follower_start(ctx, family.component, lambda plan: _hello(params, plan))
+    if plan["mode"] == "predict":
+        return {}
+    keys = ctx.cipher.paillier()
+    ctx.guest.put("public_key", keys.public_key)
+    ctx.hosts.put("public_key", keys.public_key)
+    protocol = plan["protocol"]
+    rows = int(plan["rows"])
+    steps = batch_count(rows, int(protocol["batch_size"]))
+    epochs, histories = [], []
+    for k in range(int(plan["models"])):
+        mctx = ctx.sub("model").indexed(k)
+        convergence = Convergence(str(protocol["early_stop"]), float(protocol["tol"]))
+        losses: list[float] = []
+        for epoch in range(int(protocol["epochs"])):
+            ectx = mctx.sub("epoch").indexed(epoch)
+            for step in range(steps):
+                _serve_batch(ectx.sub("batch").indexed(step), keys.private_key, phases)
+            stop = _judge(ectx, keys.private_key, rows, convergence, losses)
+            if math.isfinite(losses[-1]):
+                mctx.metrics.log("loss", losses[-1], step=epoch)
+            if stop:
+                break
+        epochs.append(len(losses))
+        histories.append(losses)
+    model = ModelArtifact(
+        family.component,
+        "arbiter",
+        {
+            "key_fingerprint": keys.public_key.fingerprint.hex(),
+            "key_bits": keys.public_key.key_bits,
+            "epochs": epochs,
+            "loss_history": histories,
+        },
+    )
+    return {"model": model}
+
+
+def _hello(params: GlmParams, plan: dict[str, Any]) -> dict[str, Any]:
+    differ = [
+        f"{name} arbiter={value!r} guest={plan['protocol'].get(name)!r}"
+        for name, value in params.protocol().items()
+        if plan["protocol"].get(name) != value
+    ]
+    if differ:
+        raise ConfigError(f"parameters differ from the guest's: {', '.join(differ)}")
+    return {}
+
+
+def _serve_batch(bctx: Context, private_key: PaillierPrivateKey, phases: Phases) -> None:
+    """Decrypt each party's masked gradient and send it back to that party alone."""
+    peers: list[Peer] = [bctx.guest, *bctx.hosts]
+    for peer in peers:
+        masked = recv(peer, "gradient", "masked gradient", phases)
+        size = len(masked) if isinstance(masked, EncryptedVector | PackedVector) else 0
+        pool = bctx.cipher.pool if size >= _POOL_MIN_CIPHERTEXTS else None
+        with phases("decrypt"):
+            values = decrypt_masked(masked, private_key, pool)
+        peer.put("gradient_plain", values)
+
+
+def _judge(
+    ectx: Context,
+    private_key: PaillierPrivateKey,
+    rows: int,
+    convergence: Convergence,
+    losses: list[float],
+) -> bool:
+    """Decrypt the epoch loss, apply the convergence rule and broadcast the decision."""
+    message = expect(recv(ectx.guest, "epoch", "epoch loss"), dict, "epoch")
+    loss = _scalar(message.get("loss"), private_key) / rows
+    change = None
+    if message.get("weight_change") is not None:
+        change = _scalar(message["weight_change"], private_key)
+    losses.append(loss)
+    stop = convergence.converged(loss, change) or bool(message.get("stop"))
+    best = bool(message.get("improved"))
+    ectx.guest.put("decision", {"stop": stop, "best": best, "loss": loss})
+    ectx.hosts.put("decision", {"stop": stop, "best": best})
+    return stop
+
+
+def _scalar(obj: object, private_key: PaillierPrivateKey) -> float:
+    vector = expect(obj, EncryptedVector, "encrypted scalar")
+    if len(vector) != 1:
+        raise ProtocolViolationError(f"expected one ciphertext, got {len(vector)}")
+    return float(vector.decrypt(private_key)[0])

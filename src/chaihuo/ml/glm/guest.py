@@ -1,0 +1,449 @@
+"""The guest of the coordinated GLM protocol: labels, intercept, [[d]] and validation."""
+
+# What the guest sends and learns (see chaihuo.ml.glm for the whole protocol):
+# - receives from hosts only ciphertexts under the arbiter's key ([[u_h]], [[Σu_h²]] or
+#   [[exp(u_h)]], [[n·penalty_h]], [[‖Δw_h‖²]], cross terms), and — FATE's behaviour — each
+#   host's plaintext partial scores u_h = X_h·w_h on validation rows (every epoch) and on the
+#   predicted rows (once). With one host the guest could derive u_h from the predictions
+#   anyway.
+# - receives from the arbiter its own gradient masked by itself (so: its plaintext gradient
+#   X_g^T d / n), the epoch loss and the continue/stop decisions.
+# - sends hosts [[d]] (re-randomised, so a host cannot strip the guest's plaintext part) and
+#   the arbiter [[X_g^T d + r]] (packed) and [[epoch loss]]; never a plaintext label.
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chaihuo.core import ChaihuoError, InvalidInputError
+from chaihuo.crypto.paillier import EncryptedVector, PaillierPublicKey
+from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml._optim import make_optimizer
+from chaihuo.ml.glm._data import (
+    PartyData,
+    encode_labels,
+    label_matrix,
+    models_for,
+    party_data,
+)
+from chaihuo.ml.glm._encrypted import (
+    check_forward,
+    encrypt_scalar,
+    exchange_gradient,
+    guest_batch_loss,
+    guest_residual,
+)
+from chaihuo.ml.glm._family import Family
+from chaihuo.ml.glm._model import (
+    initial_weights,
+    load_model,
+    model_weights,
+    predictions,
+    validation_metric,
+)
+from chaihuo.ml.glm._params import GlmParams
+from chaihuo.ml.glm._phases import Phases
+from chaihuo.ml.glm._schedule import EarlyStopping, batches, smallest_batch
+from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
+from chaihuo.ml.glm._session import expect, expect_vector, guest_start, recv
+from chaihuo.runtime import Context
+
+__all__ = ["run_guest"]
+
+Vector = npt.NDArray[np.float64]
+
+
+@dataclass
+class _Setup:
+    mode: str
+    score: PartyData
+    classes: list[Any]
+    models: int
+    seed: int
+    train: PartyData | None = None
+    validate: PartyData | None = None
+    init: tuple[Vector, Vector] | None = None
+    digests: dict[str, bytes] = field(default_factory=dict)
+    model: ModelArtifact | None = None
+
+
+def run_guest(
+    ctx: Context,
+    family: Family,
+    params: GlmParams,
+    inputs: Mapping[str, Any],
+    *,
+    exposure_colname: str | None = None,
+    phases: Phases | None = None,
+) -> dict[str, Any]:
+    """Fit (or, with a model and `predict_only`/`epochs: 0`, apply) the guest's part."""
+    phases = phases or Phases()
+    setup = _start(ctx, family, params, inputs, exposure_colname)
+    if setup.mode == "predict":
+        assert setup.init is not None and setup.model is not None
+        scores = _predict(
+            ctx.sub("score"), family, params, setup, weights=setup.init[0], intercepts=setup.init[1]
+        )
+        return {"model": setup.model, "predictions": scores}
+    assert setup.train is not None
+    key = expect(recv(ctx.arbiter, "public_key", "key set-up"), PaillierPublicKey, "key")
+    fitted = [
+        _Trainer(
+            ctx.sub("model").indexed(k), family, params, setup, key=key, index=k, phases=phases
+        ).fit()
+        for k in range(setup.models)
+    ]
+    weights = np.stack([f.weights for f in fitted])
+    intercepts = np.array([f.intercept for f in fitted])
+    scores = _predict(
+        ctx.sub("score"), family, params, setup, weights=weights, intercepts=intercepts
+    )
+    model = ModelArtifact(
+        family.component,
+        "guest",
+        {
+            "family": family.name,
+            "feature_names": list(setup.train.feature_names),
+            "classes": setup.classes,
+            "models": setup.models,
+            "fit_intercept": params.fit_intercept,
+            "exposure_colname": exposure_colname,
+            "epochs": [f.epochs for f in fitted],
+            "loss_history": [f.losses for f in fitted],
+        },
+        {"weights": weights, "intercept": intercepts},
+    )
+    return {"model": model, "predictions": scores}
+
+
+def _start(
+    ctx: Context,
+    family: Family,
+    params: GlmParams,
+    inputs: Mapping[str, Any],
+    exposure_colname: str | None,
+) -> _Setup:
+    failure: BaseException | None = None
+    setup: _Setup | None = None
+    plan: dict[str, Any] = {}
+    try:
+        if not len(ctx.hosts):
+            raise InvalidInputError(f"{family.component} needs at least one host")
+        if family.name == "poisson" and len(ctx.hosts) > 1:
+            raise InvalidInputError(
+                "hetero_poisson supports one host (as FATE): exp(u_g + u_h1 + u_h2) would "
+                "need a product of two ciphertexts"
+            )
+        setup = _local(family, params, inputs, exposure_colname)
+        plan = _plan(family, params, setup)
+    except (ChaihuoError, ValueError) as exc:
+        failure = exc
+    guest_start(
+        ctx, family.component, plan, failure, lambda hellos: _check(ctx, params, setup, hellos)
+    )
+    assert setup is not None
+    return setup
+
+
+def _local(
+    family: Family, params: GlmParams, inputs: Mapping[str, Any], exposure: str | None
+) -> _Setup:
+    model = load_model(inputs.get("model"), family, "guest")
+    if params.predicts:
+        if model is None:
+            raise InvalidInputError("predicting (predict_only or epochs: 0) needs a `model` input")
+        usage = "test" if inputs.get("test") is not None else "train"
+        if inputs.get(usage) is None:
+            raise InvalidInputError("predicting needs a `test` input")
+        score = party_data(inputs[usage], host=False, usage=usage, exposure_colname=exposure)
+        init = (model_weights(model, score.feature_names), _intercepts(model))
+        meta = model.meta
+        return _Setup(
+            "predict", score, list(meta.get("classes", [])), int(meta.get("models", 1)), 0,
+            init=init, digests={usage: score.digest}, model=model,
+        )  # fmt: skip
+    if inputs.get("train") is None:
+        raise InvalidInputError(f"{family.component} needs a `train` input (or a model to predict)")
+    train = party_data(inputs["train"], host=False, usage="train", exposure_colname=exposure)
+    classes = encode_labels(family, train.labels)
+    setup = _Setup(
+        "fit", train, classes, models_for(family, classes),
+        params.random_seed if params.random_seed is not None else secrets.randbits(62),
+        train=train, digests={"train": train.digest},
+    )  # fmt: skip
+    for usage in ("validate", "test"):
+        if inputs.get(usage) is not None:
+            data = party_data(inputs[usage], host=False, usage=usage, exposure_colname=exposure)
+            if data.feature_names != train.feature_names:
+                raise InvalidInputError(
+                    f"the guest's `{usage}` data has other columns than `train`"
+                )
+            if usage == "validate" and data.labels is None:
+                raise InvalidInputError("the guest's `validate` data needs the label column")
+            setup.digests[usage] = data.digest
+            setup.validate = data if usage == "validate" else setup.validate
+            setup.score = data if usage == "test" else setup.score
+    if model is not None:
+        _check_warm(model, setup)
+        setup.init = (model_weights(model, train.feature_names), _intercepts(model))
+    return setup
+
+
+def _intercepts(model: ModelArtifact) -> Vector:
+    weights = np.asarray(model.arrays["weights"])
+    return np.asarray(model.arrays.get("intercept", np.zeros(weights.shape[0])), np.float64)
+
+
+def _check_warm(model: ModelArtifact, setup: _Setup) -> None:
+    if list(model.meta.get("classes", [])) != setup.classes:
+        raise InvalidInputError("warm start: the model's classes differ from the label's")
+    if int(model.meta.get("models", 1)) != setup.models:
+        raise InvalidInputError("warm start: the model has another number of OvR models")
+
+
+def _plan(family: Family, params: GlmParams, setup: _Setup) -> dict[str, Any]:
+    return {
+        "mode": setup.mode,
+        "family": family.name,
+        "models": setup.models,
+        "seed": setup.seed,
+        "protocol": params.protocol(),
+        "datasets": sorted(setup.digests),
+        "rows": setup.train.rows if setup.train is not None else 0,
+        "score": "test" if "test" in setup.digests else "train",
+        "warm": setup.mode == "fit" and setup.init is not None,
+    }
+
+
+def _check(
+    ctx: Context, params: GlmParams, setup: _Setup | None, hellos: list[dict[str, Any]]
+) -> list[str]:
+    """Guest-side checks of the hosts' hellos: aligned rows, models, label safety."""
+    assert setup is not None
+    problems = []
+    for party, hello in zip(ctx.hosts.parties, hellos, strict=True):
+        digests = hello.get("digests", {})
+        for usage, digest in setup.digests.items():
+            if digests.get(usage) != digest:
+                problems.append(
+                    f"{party}: `{usage}` rows are not aligned with the guest's (run psi with "
+                    "share_with_hosts on the same partition count first)"
+                )
+        if (setup.mode == "predict" or setup.init is not None) and hello.get(
+            "models"
+        ) != setup.models:
+            problems.append(f"{party}: its model part has another number of models")
+        features = int(hello.get("features", 0))
+        if setup.train is not None:
+            smallest = smallest_batch(setup.train.rows, params.batch_size)
+            if smallest <= features:
+                problems.append(
+                    f"{party} holds {features} features but batches have {smallest} rows: that "
+                    "host could solve X_h^T d = g for d (and the labels); raise batch_size"
+                )
+    return problems
+
+
+class _Fitted:
+    def __init__(self, weights: Vector, intercept: float, epochs: int, losses: list[float]):
+        self.weights, self.intercept, self.epochs, self.losses = weights, intercept, epochs, losses
+
+
+class _Trainer:
+    """Training of one model (one OvR class, or the only one) on the guest."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        family: Family,
+        params: GlmParams,
+        setup: _Setup,
+        *,
+        key: PaillierPublicKey,
+        index: int,
+        phases: Phases,
+    ) -> None:
+        assert setup.train is not None
+        self.ctx, self.family, self.params, self.setup = ctx, family, params, setup
+        self.key, self.phases, self.train = key, phases, setup.train
+        features = self.train.features
+        if params.fit_intercept:
+            features = np.hstack([features, np.ones((self.train.rows, 1))])
+        self.q = quantize(features, params.floating_point_precision)
+        self.y = label_matrix(family, setup.classes, _labels(self.train))[index]
+        width = self.train.features.shape[1]
+        self.w = initial_weights(width + params.fit_intercept, params.init_method, setup.seed,
+                                 0, index)  # fmt: skip
+        if setup.init is not None:
+            self.w[:width] = setup.init[0][index]
+            if params.fit_intercept:
+                self.w[width] = setup.init[1][index]
+        self.optimizer = make_optimizer(
+            params.optimizer_params(), len(self.w), intercept=params.fit_intercept
+        )
+        self.stopper = EarlyStopping(params.early_stopping_rounds, family.name == "logistic")
+        self.validation_y = (
+            label_matrix(family, setup.classes, _labels(setup.validate))[index]
+            if setup.validate is not None
+            else None
+        )
+        self.exponent = ctx.cipher.codec.exponent
+        self.losses: list[float] = []
+
+    def scores(self, x: Vector) -> Vector:
+        """u_g = X w (+ b)."""
+        width = x.shape[1]
+        u = x @ self.w[:width]
+        return u + self.w[width] if self.params.fit_intercept else u
+
+    def fit(self) -> _Fitted:
+        """Epochs until the arbiter says stop; the best validation epoch's weights if asked."""
+        best: Vector | None = None
+        epochs = 0
+        for epoch in range(self.params.epochs):
+            with self.phases("epoch"):
+                decision = self._epoch(epoch)
+            epochs = epoch + 1
+            if decision.get("best"):
+                best = self.w.copy()
+            if decision.get("stop"):
+                break
+        if best is not None and self.params.early_stopping_rounds is not None:
+            self.w = best
+        width = self.train.features.shape[1]
+        intercept = float(self.w[width]) if self.params.fit_intercept else 0.0
+        return _Fitted(self.w[:width].copy(), intercept, epochs, self.losses)
+
+    def _epoch(self, epoch: int) -> dict[str, Any]:
+        ectx = self.ctx.sub("epoch").indexed(epoch)
+        start = self.w.copy()
+        loss: EncryptedVector | None = None
+        order = batches(self.train.rows, self.params.batch_size, self.setup.seed, epoch,
+                        shuffle=self.params.shuffle)  # fmt: skip
+        for number, rows in enumerate(order):
+            batch_loss = self._batch(ectx.sub("batch").indexed(number), rows)
+            loss = batch_loss if loss is None else loss + batch_loss
+        assert loss is not None
+        return self._end_epoch(ectx, epoch, loss, start)
+
+    def _batch(self, bctx: Context, rows: npt.NDArray[np.int64]) -> EncryptedVector:
+        family, n = self.family, len(rows)
+        u = self.scores(self.train.features[rows])
+        y = self.y[rows]
+        exposure = None if self.train.exposure is None else self.train.exposure[rows]
+        pool = pool_for(self.ctx.cipher, n)
+        forwards = [
+            check_forward(recv(host, "forward", "host forward", self.phases), family, self.key, n)
+            for host in bctx.hosts
+        ]
+        with self.phases("encrypt"):
+            residual = guest_residual(family, forwards, u, y, exposure=exposure, pool=pool)
+            residual = residual.rerandomize(pool=pool)
+        with self.phases("send"):
+            bctx.hosts.put("residual", residual)
+        crosses = self._cross_terms(bctx, forwards, pool)
+        with self.phases("matmul"):
+            encrypted = encrypted_matvec(residual, self.q.rows(rows), pool)
+        gradient = exchange_gradient(bctx, encrypted, self.q.shifts, self.phases)
+        loss = guest_batch_loss(
+            family, forwards, crosses, u, y, exposure=exposure, exponent=self.exponent
+        )
+        self.w = self.optimizer.step(self.w, gradient * family.scale / n)
+        return loss
+
+    def _cross_terms(
+        self, bctx: Context, forwards: list[dict[str, EncryptedVector]], pool: Any
+    ) -> list[EncryptedVector]:
+        """Multi-host loss: host k gets [[Σ_{j<k} u_hj]] and returns its cross term."""
+        if self.family.name == "poisson" or len(forwards) < 2:
+            return []
+        prefix = forwards[0]["u"]
+        for k in range(1, len(forwards)):
+            sent = prefix if prefix.fresh else prefix.rerandomize(pool=pool)
+            bctx.hosts[k].put("prefix", sent)
+            prefix = prefix + forwards[k]["u"]
+        return [
+            expect_vector(recv(bctx.hosts[k], "cross", "loss cross term"), self.key, "cross", 1)
+            for k in range(1, len(forwards))
+        ]
+
+    def _end_epoch(
+        self, ectx: Context, epoch: int, loss: EncryptedVector, start: Vector
+    ) -> dict[str, Any]:
+        """Loss and weight change (encrypted) and the validation verdict to the arbiter."""
+        rows, exponent = self.train.rows, self.exponent
+        penalty = rows * self.optimizer.penalty_loss(self.w)
+        total = loss + encrypt_scalar(self.key, penalty, 2 * exponent)
+        change: EncryptedVector | None = None
+        if self.params.early_stop == "weight_diff":
+            change = encrypt_scalar(self.key, float(np.sum((self.w - start) ** 2)), 2 * exponent)
+        for host in ectx.hosts:
+            terms = expect(recv(host, "epoch_terms", "epoch end", self.phases), dict, "terms")
+            total = total + expect_vector(terms.get("penalty"), self.key, "host penalty", 1)
+            if change is not None:
+                change = change + expect_vector(terms.get("change"), self.key, "change", 1)
+        improved, stop = self._validate(ectx, epoch)
+        ectx.arbiter.put(
+            "epoch", {"loss": total, "weight_change": change, "improved": improved, "stop": stop}
+        )
+        decision = expect(recv(ectx.arbiter, "decision", "arbiter decision"), dict, "decision")
+        loss_value = float(decision.get("loss", float("nan")))
+        self.losses.append(loss_value)
+        if np.isfinite(loss_value):
+            self.ctx.metrics.log("loss", loss_value, step=epoch)
+        return decision
+
+    def _validate(self, ectx: Context, epoch: int) -> tuple[bool, bool]:
+        """Validation metric from the hosts' plaintext partial scores (FATE's behaviour)."""
+        data = self.setup.validate
+        if data is None or self.validation_y is None:
+            return False, False
+        u = self.scores(data.features)
+        for host in ectx.hosts:
+            part = expect(recv(host, "validation_scores", "validation"), np.ndarray, "scores")
+            if part.shape != (data.rows,):
+                raise InvalidInputError(f"validation scores of shape {part.shape} from {host}")
+            u = u + part
+        name, value, _ = validation_metric(self.family, u, self.validation_y, data.exposure)
+        self.ctx.metrics.log(name, value, step=epoch)
+        return self.stopper.update(value, epoch)
+
+
+def _labels(data: PartyData | None) -> npt.NDArray[Any]:
+    if data is None or data.labels is None:
+        raise InvalidInputError("the guest's `validate` data needs the label column")
+    return data.labels
+
+
+def _predict(
+    sctx: Context,
+    family: Family,
+    params: GlmParams,
+    setup: _Setup,
+    *,
+    weights: Vector,
+    intercepts: Vector,
+) -> Any:
+    """Predictions on `test` (else `train`): hosts send their partial scores u_h (K × rows)."""
+    data = setup.score
+    u = data.features @ weights.T + intercepts
+    for host in sctx.hosts:
+        part = expect(recv(host, "scores", "prediction"), np.ndarray, "scores")
+        if part.shape != (setup.models, data.rows):
+            raise InvalidInputError(f"partial scores of shape {part.shape} from {host.party}")
+        u = u + part.T
+    return predictions(
+        family,
+        data.ids,
+        u,
+        data.labels,
+        classes=setup.classes,
+        exposure=data.exposure,
+        threshold=params.threshold,
+    )

@@ -1,0 +1,225 @@
+"""A host of the coordinated GLM protocol: its features and weights, [[u_h]] and X_h^T[[d]]."""
+
+# What a host sends and learns (see chaihuo.ml.glm for the whole protocol):
+# - receives from the guest only ciphertexts under the arbiter's key: [[d]] per batch
+#   (re-randomised by the guest) and, with several hosts, [[Σ_{j<k} u_hj]] for the loss.
+#   It never sees a label, the guest's scores, another host's values or any loss.
+# - receives from the arbiter its own gradient masked by itself (so: its plaintext gradient
+#   X_h^T d / n — the guest refuses batches with fewer rows than the host has features, which
+#   would let the host solve for d) and the continue/stop decisions.
+# - sends the guest [[u_h]] (+ [[Σu_h²]] or [[exp(u_h)]]) under the arbiter's key, its
+#   plaintext partial scores u_h on validation and predicted rows (FATE's behaviour), and the
+#   arbiter [[X_h^T d + r]] (packed).
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chaihuo.core import ConfigError, InvalidInputError, Role
+from chaihuo.crypto.paillier import PaillierPublicKey
+from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml._optim import make_optimizer
+from chaihuo.ml.glm._data import PartyData, party_data
+from chaihuo.ml.glm._encrypted import (
+    cross_term,
+    encrypt_scalar,
+    exchange_gradient,
+    host_forward,
+)
+from chaihuo.ml.glm._family import Family
+from chaihuo.ml.glm._model import initial_weights, load_model, model_weights
+from chaihuo.ml.glm._params import GlmParams
+from chaihuo.ml.glm._phases import Phases
+from chaihuo.ml.glm._schedule import batches
+from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
+from chaihuo.ml.glm._session import expect, expect_vector, follower_start, recv
+from chaihuo.runtime import Context
+
+__all__ = ["run_host"]
+
+Vector = npt.NDArray[np.float64]
+
+
+@dataclass
+class _State:
+    data: dict[str, PartyData] = field(default_factory=dict)
+    model: ModelArtifact | None = None
+
+
+def run_host(
+    ctx: Context,
+    family: Family,
+    params: GlmParams,
+    inputs: Mapping[str, Any],
+    *,
+    phases: Phases | None = None,
+) -> dict[str, Any]:
+    """Fit (or apply) this host's part, following the guest's plan."""
+    phases = phases or Phases()
+    state = _State()
+    plan, _ = follower_start(
+        ctx, family.component, lambda plan: _hello(family, params, inputs, plan, state)
+    )
+    models = int(plan["models"])
+    score = state.data[str(plan["score"])]
+    if plan["mode"] == "predict":
+        assert state.model is not None
+        _send_scores(ctx.sub("score"), model_weights(state.model, score.feature_names), score)
+        return {"model": state.model}
+    key = expect(recv(ctx.arbiter, "public_key", "key set-up"), PaillierPublicKey, "key")
+    train = state.data["train"]
+    weights = np.stack(
+        [
+            _Trainer(
+                ctx.sub("model").indexed(k),
+                family,
+                params,
+                plan,
+                state,
+                key=key,
+                index=k,
+                phases=phases,
+            ).fit()
+            for k in range(models)
+        ]
+    )
+    _send_scores(ctx.sub("score"), weights, score)
+    model = ModelArtifact(
+        family.component,
+        "host",
+        {"family": family.name, "feature_names": list(train.feature_names), "models": models},
+        {"weights": weights},
+    )
+    return {"model": model}
+
+
+def _hello(
+    family: Family,
+    params: GlmParams,
+    inputs: Mapping[str, Any],
+    plan: dict[str, Any],
+    state: _State,
+) -> dict[str, Any]:
+    """Check this host's inputs against the guest's plan; report digests and sizes."""
+    differ = {
+        name: (value, plan["protocol"].get(name))
+        for name, value in params.protocol().items()
+        if plan["protocol"].get(name) != value
+    }
+    if differ:
+        described = ", ".join(f"{k} host={v[0]!r} guest={v[1]!r}" for k, v in differ.items())
+        raise ConfigError(f"parameters differ from the guest's: {described}")
+    state.model = load_model(inputs.get("model"), family, "host")
+    uses_model = plan["mode"] == "predict" or plan["warm"]
+    if uses_model and state.model is None:
+        raise InvalidInputError("the guest uses a saved model; this host has no `model` input")
+    if state.model is not None and not uses_model:
+        raise InvalidInputError("this host has a `model` input but the guest has none")
+    for usage in plan["datasets"]:
+        if inputs.get(usage) is None:
+            raise InvalidInputError(f"the guest has a `{usage}` input; this host has none")
+        state.data[usage] = party_data(inputs[usage], host=True, usage=usage)
+    names = {data.feature_names for data in state.data.values()}
+    if len(names) != 1:
+        raise InvalidInputError("this host's train/validate/test data have different columns")
+    models = None
+    if state.model is not None:
+        model_weights(state.model, next(iter(names)))
+        models = int(state.model.meta.get("models", 1))
+    return {
+        "digests": {usage: data.digest for usage, data in state.data.items()},
+        "features": len(next(iter(names))),
+        "models": models,
+    }
+
+
+def _send_scores(sctx: Context, weights: Vector, data: PartyData) -> None:
+    """Plaintext partial scores X_h w_h (models × rows) for the guest's predictions."""
+    sctx.guest.put("scores", np.ascontiguousarray(weights @ data.features.T))
+
+
+class _Trainer:
+    """Training of one model (one OvR class, or the only one) on a host."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        family: Family,
+        params: GlmParams,
+        plan: dict[str, Any],
+        state: _State,
+        *,
+        key: PaillierPublicKey,
+        index: int,
+        phases: Phases,
+    ) -> None:
+        self.ctx, self.family, self.params, self.plan = ctx, family, params, plan
+        self.key, self.phases = key, phases
+        self.train = state.data["train"]
+        self.validate = state.data.get("validate")
+        self.q = quantize(self.train.features, params.floating_point_precision)
+        hosts = ctx.roster.members(Role.HOST)
+        self.position = hosts.index(ctx.local)
+        self.seed = int(plan["seed"])
+        self.w = initial_weights(
+            self.train.features.shape[1], params.init_method, self.seed, self.position + 1, index
+        )
+        if state.model is not None:
+            self.w = model_weights(state.model, self.train.feature_names)[index].copy()
+        self.optimizer = make_optimizer(params.optimizer_params(), len(self.w), intercept=False)
+        self.codec = ctx.cipher.codec
+
+    def fit(self) -> Vector:
+        """Epochs until the arbiter says stop (keeping the best validation epoch if asked)."""
+        best: Vector | None = None
+        rows = self.train.rows
+        for epoch in range(int(self.plan["protocol"]["epochs"])):
+            ectx = self.ctx.sub("epoch").indexed(epoch)
+            start = self.w.copy()
+            order = batches(rows, self.params.batch_size, self.seed, epoch,
+                            shuffle=self.params.shuffle)  # fmt: skip
+            for number, indices in enumerate(order):
+                self._batch(ectx.sub("batch").indexed(number), indices)
+            terms: dict[str, Any] = {
+                "penalty": encrypt_scalar(
+                    self.key, rows * self.optimizer.penalty_loss(self.w), 2 * self.codec.exponent
+                )
+            }
+            if self.params.early_stop == "weight_diff":
+                change = float(np.sum((self.w - start) ** 2))
+                terms["change"] = encrypt_scalar(self.key, change, 2 * self.codec.exponent)
+            ectx.guest.put("epoch_terms", terms)
+            if self.validate is not None:
+                ectx.guest.put("validation_scores", self.validate.features @ self.w)
+            decision = expect(recv(ectx.arbiter, "decision", "arbiter decision"), dict, "decision")
+            if decision.get("best"):
+                best = self.w.copy()
+            if decision.get("stop"):
+                break
+        if best is not None and self.params.early_stopping_rounds is not None:
+            self.w = best
+        return self.w
+
+    def _batch(self, bctx: Context, rows: npt.NDArray[np.int64]) -> None:
+        n = len(rows)
+        pool = pool_for(self.ctx.cipher, n)
+        u = self.train.features[rows] @ self.w
+        with self.phases("encrypt"):
+            forward = host_forward(self.family, u, self.key, self.codec, pool)
+        with self.phases("send"):
+            bctx.guest.put("forward", forward)
+        residual = expect_vector(
+            recv(bctx.guest, "residual", "guest residual", self.phases), self.key, "[[d]]", n
+        )
+        if self.position > 0 and self.family.name != "poisson":
+            prefix = expect_vector(recv(bctx.guest, "prefix", "loss prefix"), self.key, "prefix", n)
+            bctx.guest.put("cross", cross_term(self.family, prefix, u, self.codec.exponent))
+        with self.phases("matmul"):
+            encrypted = encrypted_matvec(residual, self.q.rows(rows), pool)
+        gradient = exchange_gradient(bctx, encrypted, self.q.shifts, self.phases)
+        self.w = self.optimizer.step(self.w, gradient * self.family.scale / n)
