@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml
 system-deps:
 	@scripts/ensure_java.sh
 	@scripts/link_shared_data.sh
+	@python3 scripts/rebuild_epsilon_host.py
 
 demo: $(STAMP) system-deps
 	$(BIN)/chaihuo run examples/demo.yaml
@@ -46,6 +47,7 @@ quality: $(STAMP) system-deps
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/crypto.py --json
 	$(BIN)/python benchmarks/runtime.py --json
+	cd benchmarks && ../$(BIN)/python vertical_lr.py --json
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks

@@ -9,6 +9,7 @@ from chaihuo.components.builtin._hetero_feature_selection import HETERO_FEATURE_
 from chaihuo.components.builtin._hetero_linr import HETERO_LINR
 from chaihuo.components.builtin._hetero_lr import HETERO_LR
 from chaihuo.components.builtin._hetero_poisson import HETERO_POISSON
+from chaihuo.components.builtin._hetero_sshe_lr import HETERO_SSHE_LR
 from chaihuo.components.builtin._millionaires import MILLIONAIRES
 from chaihuo.components.builtin._one_hot import ONE_HOT
 from chaihuo.components.builtin._psi import PSI
@@ -36,6 +37,7 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
     HETERO_LR,
     HETERO_LINR,
     HETERO_POISSON,
+    HETERO_SSHE_LR,
     EVALUATION,
 )
 
