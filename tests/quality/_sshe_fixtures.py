@@ -4,98 +4,31 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _pairs as pairs
 import numpy as np
+from _pairs import Pair
 
-from chaihuo.computing import Dataset, LocalComputing, Schema
+from chaihuo.computing import Dataset, LocalComputing
 from chaihuo.core import Role
 from chaihuo.federation import Federation, Party
 from chaihuo.ml import dataset_arrays
 from chaihuo.ml.sshe import SsheParams, plain_fit, run_guest, run_host
 from chaihuo.runtime import Context, SecurityPolicy
 from chaihuo.serde import dumps, loads
-from chaihuo.testing import run_parties
+from chaihuo.testing import local_sessions, run_parties
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "fate-examples"
 TEST_KEYS = SecurityPolicy(paillier_bits=1024, allow_insecure_test_keys=True)
 """1024-bit keys: unit tests only (protocol logic); quality tests use the 2048-bit default."""
 
 
-@dataclass
-class Pair:
-    """A hetero pair joined on id: guest features + label, host features (same row order)."""
-
-    ids: np.ndarray
-    guest_x: np.ndarray
-    y: np.ndarray
-    host_x: np.ndarray
-
-    def rows(self, index: np.ndarray) -> Pair:
-        """The pair restricted to some rows."""
-        return Pair(self.ids[index], self.guest_x[index], self.y[index], self.host_x[index])
-
-    @property
-    def joined(self) -> np.ndarray:
-        """guest ⋈ host: the centralized design matrix."""
-        return np.hstack([self.guest_x, self.host_x])
-
-
-def read_csv(name: str) -> tuple[list[str], list[str], np.ndarray]:
-    """(ids, column names after the id, float matrix) of a FATE example CSV."""
-    lines = (DATA / name).read_text().splitlines()
-    header = lines[0].split(",")
-    cells = [line.split(",") for line in lines[1:] if line]
-    return [c[0] for c in cells], header[1:], np.array([[float(v) for v in c[1:]] for c in cells])
-
-
 def hetero_pair(name: str) -> Pair:
     """`<name>_hetero_guest.csv` (label `y`) joined with `<name>_hetero_host.csv` on id."""
-    guest_ids, guest_cols, guest_rows = read_csv(f"{name}_hetero_guest.csv")
-    host_ids, _, host_rows = read_csv(f"{name}_hetero_host.csv")
-    position = {key: i for i, key in enumerate(host_ids)}
-    keep = [i for i, key in enumerate(guest_ids) if key in position]
-    label = guest_cols.index("y")
-    features = [j for j in range(len(guest_cols)) if j != label]
-    return Pair(
-        np.array([guest_ids[i] for i in keep], dtype=object),
-        guest_rows[keep][:, features],
-        guest_rows[keep, label].astype(np.int64),
-        host_rows[[position[guest_ids[i]] for i in keep]],
-    )
-
-
-def epsilon_pair() -> Pair:
-    """epsilon_5k: the guest file, and the host part rebuilt as x21..x100 of the three homo
-    files, which hold the same 5000 rows with all 100 features (data/README.md)."""
-    guest_ids, guest_cols, guest_rows = read_csv("epsilon_5k_hetero_guest.csv")
-    by_id: dict[str, np.ndarray] = {}
-    for part in ("guest", "host", "test"):
-        ids, cols, rows = read_csv(f"epsilon_5k_homo_{part}.csv")
-        first = cols.index("x21")
-        for key, row in zip(ids, rows, strict=True):
-            by_id[key] = row[first:]
-    label = guest_cols.index("y")
-    features = [j for j in range(len(guest_cols)) if j != label]
-    return Pair(
-        np.array(guest_ids, dtype=object), guest_rows[:, features],
-        guest_rows[:, label].astype(np.int64), np.array([by_id[key] for key in guest_ids]),
-    )  # fmt: skip
-
-
-def stratified_split(y: np.ndarray, test: float = 0.2, seed: int = 0) -> tuple[np.ndarray, ...]:
-    """(train rows, test rows): `test` of every class held out."""
-    rng = np.random.default_rng(seed)
-    held = []
-    for value in np.unique(y):
-        rows = rng.permutation(np.flatnonzero(y == value))
-        held.append(rows[: round(len(rows) * test)])
-    test_rows = np.sort(np.concatenate(held))
-    return np.setdiff1d(np.arange(len(y)), test_rows), test_rows
+    return pairs.hetero_pair(f"{name}_hetero_guest.csv", f"{name}_hetero_host.csv", "y")
 
 
 def synthetic(rows: int, guest: int, host: int, seed: int = 0, classes: int = 2) -> Pair:
@@ -105,35 +38,15 @@ def synthetic(rows: int, guest: int, host: int, seed: int = 0, classes: int = 2)
     w = rng.normal(size=(guest + host, classes))
     y = np.argmax(x @ w + rng.gumbel(size=(rows, classes)), axis=1).astype(np.int64)
     ids = np.array([f"u{i:05d}" for i in range(rows)], dtype=object)
-    return Pair(ids, x[:, :guest], y, x[:, guest:])
+    names = tuple(f"x{j}" for j in range(guest + host))
+    return Pair(ids, x[:, :guest], names[:guest], y, x[:, guest:], names[guest:])
 
 
 def dataset(
     computing: LocalComputing, ids: np.ndarray, x: np.ndarray, y: np.ndarray | None
 ) -> Dataset:
     """A dataset built from arrays (what reader + psi would produce), two partitions."""
-    names = tuple(f"x{j}" for j in range(x.shape[1]))
-    schema = Schema("id", None if y is None else "y", names, ("float64",) * len(names),
-                    None if y is None else "int64")  # fmt: skip
-    rows = [(str(key), (x[i], None if y is None else int(y[i]))) for i, key in enumerate(ids)]
-    return Dataset.from_rows(schema, computing.parallelize(rows, partitions=2, include_key=True))
-
-
-@contextmanager
-def sessions(tmp: Path) -> Iterator[Any]:
-    """Computing sessions per party under `tmp`, stopped afterwards."""
-    made: list[LocalComputing] = []
-
-    def make(party: Party) -> LocalComputing:
-        session = LocalComputing(tmp / f"{party.role.value}-{party.party_id}", workers=1)
-        made.append(session)
-        return session
-
-    try:
-        yield make
-    finally:
-        for session in made:
-            session.stop()
+    return pairs.dataset(computing, ids, x, tuple(f"x{j}" for j in range(x.shape[1])), y)
 
 
 class Recorder(Federation):
@@ -239,7 +152,7 @@ def run_sshe(
         run = run_guest if guest else run_host
         return run(ctx.sub("sshe"), spec, inputs), order
 
-    with sessions(tmp) as computing:
+    with local_sessions(tmp) as computing:
         results = run_parties(
             lingering(party), {"guest": 9999, "host": 10000}, security=security or SecurityPolicy(),
             computing=computing, timeout_s=timeout_s, transport=transport,  # type: ignore[arg-type]

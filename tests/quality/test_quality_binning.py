@@ -20,11 +20,10 @@ import pytest
 from chaihuo.components.builtin._hetero_feature_binning import HETERO_FEATURE_BINNING
 from chaihuo.components.builtin._psi import PSI
 from chaihuo.components.builtin._reader import READER
-from chaihuo.computing import LocalComputing
 from chaihuo.core import Role
 from chaihuo.federation import Party
 from chaihuo.runtime import Context
-from chaihuo.testing import run_parties
+from chaihuo.testing import local_sessions, run_parties
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "fate-examples"
 TOLERANCE = 1e-9
@@ -32,16 +31,9 @@ TOLERANCE = 1e-9
 
 @pytest.fixture
 def computing(tmp_path: Path) -> Iterator[Any]:
-    sessions: list[LocalComputing] = []
-
-    def make(party: Party) -> LocalComputing:
-        session = LocalComputing(tmp_path / f"{party.role.value}-{party.party_id}", workers=2)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        session.stop()
+    """Per-party sessions with two workers (the binning runs partition-parallel)."""
+    with local_sessions(tmp_path, workers=2) as make:
+        yield make
 
 
 def _table(path: Path) -> tuple[list[str], list[list[str]]]:

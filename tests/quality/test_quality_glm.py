@@ -26,16 +26,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _glm_fixtures import (
-    DATA,
-    Pair,
-    epsilon_pair,
-    federated,
-    hetero_pair,
-    positions,
-    sessions,
-    stratified_split,
-)
+from _glm_fixtures import federated, positions
+from _pairs import DATA, Pair, epsilon_pair, hetero_pair, stratified_split
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
 from sklearn.metrics import accuracy_score, mean_poisson_deviance, roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
@@ -46,7 +38,7 @@ from chaihuo.components.builtin._reader import READER
 from chaihuo.core import Role
 from chaihuo.ml.glm import LINEAR, LOGISTIC, POISSON, Family, GlmParams, fit_plaintext
 from chaihuo.runtime import Context
-from chaihuo.testing import run_parties
+from chaihuo.testing import local_sessions, run_parties
 
 WEIGHT_TOL = 1e-6
 
@@ -234,7 +226,7 @@ def test_breast_through_reader_psi_and_hetero_lr(tmp_path: Path) -> None:
         lr = HETERO_LR.params(**params)
         return HETERO_LR.runners[ctx.role](ctx.sub("lr"), lr, {"train": aligned["data"]})
 
-    with sessions(tmp_path) as computing:
+    with local_sessions(tmp_path) as computing:
         results = run_parties(
             party, {"guest": 9999, "host": 10000, "arbiter": 10001}, computing=computing
         )

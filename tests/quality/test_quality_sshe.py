@@ -31,16 +31,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _sshe_fixtures import (
-    Pair,
-    auc,
-    epsilon_pair,
-    hetero_pair,
-    model_weights,
-    reference,
-    run_sshe,
-    stratified_split,
-)
+from _pairs import Pair, epsilon_pair, stratified_split
+from _sshe_fixtures import auc, hetero_pair, model_weights, reference, run_sshe
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.multiclass import OneVsRestClassifier
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from chaihuo.core import Role
 from chaihuo.federation import Party
 from chaihuo.ml.glm import Family, GlmParams, run_arbiter, run_guest, run_host
 from chaihuo.runtime import Context, SecurityPolicy
-from chaihuo.testing import run_parties
+from chaihuo.testing import local_sessions, run_parties
 
 SMALL_KEYS = SecurityPolicy(paillier_bits=512, allow_insecure_test_keys=True)
 """512-bit Paillier keys: protocol logic only (quality tests use the 2048-bit default)."""
@@ -53,23 +52,6 @@ class PartyInputs:
     test: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     names: tuple[str, ...] | None = None
-
-
-@contextmanager
-def computing_sessions(tmp: Path) -> Iterator[Callable[[Party], LocalComputing]]:
-    """A factory of per-party LocalComputing sessions, all stopped afterwards."""
-    sessions: list[LocalComputing] = []
-
-    def make(party: Party) -> LocalComputing:
-        session = LocalComputing(tmp / f"{party.role.value}-{party.party_id}", workers=1)
-        sessions.append(session)
-        return session
-
-    try:
-        yield make
-    finally:
-        for session in sessions:
-            session.stop()
 
 
 def inputs_of(ctx: Context, data: PartyInputs) -> dict[str, Any]:
@@ -127,7 +109,7 @@ def run_glm(
         inputs = inputs_of(ctx, by_host[str(ctx.local.party_id)])
         return run_host(ctx.sub("glm"), family, chosen(role), inputs)
 
-    with computing_sessions(tmp) as computing:
+    with local_sessions(tmp) as computing:
         return run_parties(
             party,
             roles,

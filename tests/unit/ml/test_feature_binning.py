@@ -12,7 +12,6 @@ import pytest
 
 from chaihuo.components.builtin._hetero_feature_binning import HETERO_FEATURE_BINNING
 from chaihuo.components.builtin._reader import READER
-from chaihuo.computing import LocalComputing
 from chaihuo.core import InvalidInputError, Role
 from chaihuo.crypto.paillier import EncryptedVector
 from chaihuo.federation import Party
@@ -31,20 +30,6 @@ from chaihuo.testing import PartyFailedError, run_parties
 DATA = Path(__file__).resolve().parents[3] / "data" / "fate-examples"
 ROLES = {"guest": 9999, "host": 10000}
 TOLERANCE = 1e-9  # the quality table: binning / WOE / IV equal to plaintext within 1e-9
-
-
-@pytest.fixture
-def computing(tmp_path: Path) -> Iterator[Any]:
-    sessions: list[LocalComputing] = []
-
-    def make(party: Party) -> LocalComputing:
-        session = LocalComputing(tmp_path / f"{party.role.value}-{party.party_id}", workers=1)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        session.stop()
 
 
 # ------------------------------------------------------------------ plaintext reference (numpy)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from chaihuo.components.builtin._feature_scale import FEATURE_SCALE
 from chaihuo.components.builtin._one_hot import ONE_HOT
 from chaihuo.components.builtin._reader import READER
 from chaihuo.components.builtin._statistics import STATISTICS
-from chaihuo.computing import LocalComputing
 from chaihuo.core import InvalidInputError, Role
 from chaihuo.federation import Party
 from chaihuo.ml import dataset_arrays
@@ -25,20 +23,6 @@ from chaihuo.testing import PartyFailedError, run_parties
 DATA = Path(__file__).resolve().parents[3] / "data" / "fate-examples"
 GUEST = Party(Role.GUEST, "9999")
 EXACT = 1e-12  # same float64 formulas as the references, up to summation order
-
-
-@pytest.fixture
-def computing(tmp_path: Path) -> Iterator[Any]:
-    sessions: list[LocalComputing] = []
-
-    def make(party: Party) -> LocalComputing:
-        session = LocalComputing(tmp_path / f"{party.role.value}-{party.party_id}", workers=1)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        session.stop()
 
 
 def _component(spec: Any, ctx: Context, name: str, params: dict[str, Any], **inputs: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from pydantic import ValidationError
 from chaihuo.components.builtin._data_split import DATA_SPLIT
 from chaihuo.components.builtin._reader import READER
 from chaihuo.components.builtin._sample import SAMPLE
-from chaihuo.computing import LocalComputing
 from chaihuo.core import InvalidInputError, Role
 from chaihuo.federation import Party, ProtocolViolationError
 from chaihuo.ml import dataset_arrays, id_digest
@@ -26,20 +24,6 @@ from chaihuo.testing import run_parties
 DATA = Path(__file__).resolve().parents[3] / "data" / "fate-examples"
 GUEST, HOST = Party(Role.GUEST, "9999"), Party(Role.HOST, "10000")
 ROLES = {"guest": 9999, "host": 10000}
-
-
-@pytest.fixture
-def computing(tmp_path: Path) -> Iterator[Any]:
-    sessions: list[LocalComputing] = []
-
-    def make(party: Party) -> LocalComputing:
-        session = LocalComputing(tmp_path / f"{party.role.value}-{party.party_id}", workers=1)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        session.stop()
 
 
 @settings(max_examples=200, deadline=None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 from chaihuo.components.builtin._hetero_feature_binning import HETERO_FEATURE_BINNING
 from chaihuo.components.builtin._hetero_feature_selection import HETERO_FEATURE_SELECTION
 from chaihuo.components.builtin._reader import READER
-from chaihuo.computing import LocalComputing
 from chaihuo.core import InvalidInputError, Role
 from chaihuo.federation import Party
 from chaihuo.ml.feature import UnknownColumnError
@@ -22,20 +20,6 @@ from chaihuo.testing import PartyFailedError, run_parties
 DATA = Path(__file__).resolve().parents[3] / "data" / "fate-examples"
 GUEST, HOST = Party(Role.GUEST, "9999"), Party(Role.HOST, "10000")
 ROLES = {"guest": 9999, "host": 10000}
-
-
-@pytest.fixture
-def computing(tmp_path: Path) -> Iterator[Any]:
-    sessions: list[LocalComputing] = []
-
-    def make(party: Party) -> LocalComputing:
-        session = LocalComputing(tmp_path / f"{party.role.value}-{party.party_id}", workers=1)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        session.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from _glm_testkit import (
     SMALL_KEYS,
     PartyInputs,
     by_role,
-    computing_sessions,
     make_dataset,
     run_glm,
     synthetic,
@@ -20,7 +19,7 @@ from chaihuo.core import Role
 from chaihuo.ml import ModelArtifact
 from chaihuo.ml.glm import LINEAR, LOGISTIC, POISSON, Family, GlmParams, fit_plaintext
 from chaihuo.ml.glm._model import auc
-from chaihuo.testing import run_parties
+from chaihuo.testing import local_sessions, run_parties
 
 # Every difference between the federated run and the plaintext reference comes from the
 # 2^-24 fixed-point encoding of u and d, which moves the weights by well under 1e-6 here.
@@ -252,7 +251,7 @@ def test_component_runners_train_and_predict(tmp_path: Path, name: str, extra: d
             inputs["train"] = make_dataset(ctx.computing, ids, x, label)
         return spec.runners[ctx.role](ctx.sub("c"), params, inputs)
 
-    with computing_sessions(tmp_path) as computing:
+    with local_sessions(tmp_path) as computing:
         results = run_parties(
             party, {"guest": 1, "host": 2, "arbiter": 3}, security=SMALL_KEYS, computing=computing
         )

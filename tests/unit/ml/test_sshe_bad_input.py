@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "quality"))
-from _sshe_fixtures import TEST_KEYS, dataset, lingering, run_sshe, sessions, synthetic
+from _sshe_fixtures import TEST_KEYS, dataset, lingering, run_sshe, synthetic
 
 from chaihuo.core import ChaihuoError, InvalidInputError, Role
 from chaihuo.federation import Party, ReceiveTimeoutError
 from chaihuo.ml.sshe import SsheParams, TrainingDivergedError, run_guest
 from chaihuo.runtime import Context
-from chaihuo.testing import PartyFailedError, run_parties
+from chaihuo.testing import PartyFailedError, local_sessions, run_parties
 
 PAIR = synthetic(60, 2, 3, seed=9)
 GUEST, HOST = Party(Role.GUEST, "9999"), Party(Role.HOST, "10000")
@@ -53,7 +53,7 @@ def test_rows_not_aligned_by_psi_stop_both_parties(tmp_path: Path) -> None:
             run = run_guest if ctx.role == Role.GUEST else run_host
             return run(ctx.sub("sshe"), SsheParams(epochs=1), {"train": train})
 
-        with sessions(tmp_path) as computing:
+        with local_sessions(tmp_path) as computing:
             run_parties(lingering(party), {"guest": 9999, "host": 10000}, security=TEST_KEYS,
                         computing=computing)  # fmt: skip
 
@@ -74,7 +74,7 @@ def test_disagreeing_parameters_stop_both_parties(tmp_path: Path) -> None:
             params = SsheParams(epochs=2 if guest else 3, learning_rate=0.1)
             return (run_guest if guest else run_host)(ctx.sub("s"), params, {"train": train})
 
-        with sessions(tmp_path) as computing:
+        with local_sessions(tmp_path) as computing:
             run_parties(lingering(party), {"guest": 9999, "host": 10000}, security=TEST_KEYS,
                         computing=computing)  # fmt: skip
 
@@ -91,7 +91,7 @@ def test_a_silent_host_ends_in_the_federation_deadline(tmp_path: Path) -> None:
         return run_guest(ctx.sub("s"), SsheParams(epochs=1), {"train": train})
 
     start = time.monotonic()
-    with sessions(tmp_path) as computing:
+    with local_sessions(tmp_path) as computing:
         errors = _failures(lambda: run_parties(party, {"guest": 9999, "host": 10000},
                                                security=TEST_KEYS, computing=computing,
                                                timeout_s=2.0))  # fmt: skip
@@ -134,7 +134,7 @@ def test_a_second_host_is_refused_on_every_party(tmp_path: Path) -> None:
         return (run_guest if guest else run_host)(ctx.sub("s"), SsheParams(), {"train": train})
 
     roles = {"guest": 9999, "host": [10000, 10001]}
-    with sessions(tmp_path) as computing:
+    with local_sessions(tmp_path) as computing:
         errors = _failures(
             lambda: run_parties(lingering(party), roles, security=TEST_KEYS, computing=computing)
         )

@@ -17,15 +17,8 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "quality"))
-from _sshe_fixtures import (
-    DATA,
-    TEST_KEYS,
-    Pair,
-    model_weights,
-    reference,
-    run_sshe,
-    synthetic,
-)
+from _pairs import DATA, Pair
+from _sshe_fixtures import TEST_KEYS, model_weights, reference, run_sshe, synthetic
 
 from chaihuo.components import Registry
 from chaihuo.components.builtin._hetero_sshe_lr import HETERO_SSHE_LR

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from chaihuo.components.builtin import default_registry
-from chaihuo.computing import LocalComputing
 from chaihuo.core import Role
 from chaihuo.federation import Party
 from chaihuo.runtime import Context
@@ -17,20 +15,6 @@ from chaihuo.testing import PartyFailedError, run_parties
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "fate-examples"  # make links data/
 REGISTRY = default_registry()
-
-
-@pytest.fixture
-def computing(tmp_path: Path) -> Iterator[object]:
-    sessions: list[LocalComputing] = []
-
-    def make(party: Party) -> LocalComputing:
-        session = LocalComputing(tmp_path / f"{party.role.value}-{party.party_id}", workers=1)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        session.stop()
 
 
 def _component(name: str, ctx: Context, params: dict[str, object], **inputs: object) -> object:

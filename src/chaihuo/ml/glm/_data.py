@@ -11,7 +11,14 @@ import numpy.typing as npt
 
 from chaihuo.computing import Dataset
 from chaihuo.core import InvalidInputError
-from chaihuo.ml._data import dataset_arrays, id_digest
+from chaihuo.ml._data import PartyData as BasePartyData
+from chaihuo.ml._data import (
+    check_features,
+    id_digest,
+    label_classes,
+    one_vs_rest_targets,
+    training_arrays,
+)
 from chaihuo.ml.glm._family import Family
 
 __all__ = ["PartyData", "encode_labels", "label_matrix", "party_data"]
@@ -20,20 +27,10 @@ _LOG = logging.getLogger("chaihuo.ml.glm")
 
 
 @dataclass(frozen=True)
-class PartyData:
-    """One data set (train, validate or test) of one party, in aligned row order."""
+class PartyData(BasePartyData):
+    """One data set of one party, in aligned row order, with its exposure (Poisson)."""
 
-    ids: npt.NDArray[Any]
-    features: npt.NDArray[np.float64]
-    labels: npt.NDArray[Any] | None
-    feature_names: tuple[str, ...]
-    exposure: npt.NDArray[np.float64] | None
-    digest: bytes
-
-    @property
-    def rows(self) -> int:
-        """Number of rows."""
-        return len(self.ids)
+    exposure: npt.NDArray[np.float64] | None = None
 
 
 def party_data(
@@ -49,22 +46,16 @@ def party_data(
     feature values (fill them in the reader first), no rows. Constant columns are kept with a
     warning: their weight only duplicates the intercept and the L2 penalty keeps it bounded.
     """
-    if not isinstance(dataset, Dataset):
-        raise InvalidInputError(f"`{usage}` input is not a dataset", got=type(dataset).__name__)
-    arrays = dataset_arrays(dataset)
-    if host and arrays.labels is not None:
-        raise InvalidInputError(
-            f"host `{usage}` data has a label column {dataset.schema.label_name!r}: only the "
-            "guest may hold labels (leave `label` unset in the host's reader)"
-        )
-    if arrays.rows == 0:
-        raise InvalidInputError(f"`{usage}` data has no rows")
+    arrays = training_arrays(dataset, host=host, usage=usage, component="a vertical GLM")
     names, features = arrays.feature_names, arrays.features
     exposure = None
     if exposure_colname is not None:
         names, features, exposure = _split_exposure(names, features, exposure_colname, usage)
-    _check_features(names, features, usage)
-    return PartyData(arrays.ids, features, arrays.labels, names, exposure, id_digest(arrays.ids))
+    check_features(names, features, usage)
+    return PartyData(
+        ids=arrays.ids, features=features, labels=arrays.labels, feature_names=names,
+        digest=id_digest(arrays.ids), exposure=exposure,
+    )  # fmt: skip
 
 
 def _split_exposure(
@@ -82,46 +73,16 @@ def _split_exposure(
     return kept, np.delete(features, index, axis=1), exposure
 
 
-def _check_features(names: tuple[str, ...], features: npt.NDArray[np.float64], usage: str) -> None:
-    finite = np.isfinite(features)
-    if not finite.all():
-        bad = [names[j] for j in np.flatnonzero(~finite.all(axis=0)).tolist()]
-        empty = [names[j] for j in np.flatnonzero(~finite.any(axis=0)).tolist()]
-        what = f"{len(empty)} all-missing and " if empty else ""
-        raise InvalidInputError(
-            f"`{usage}` data has {what}{len(bad)} feature column(s) with missing or infinite "
-            "values: fill them in the reader (or drop the columns) before training",
-            columns=bad[:20],
-        )
-    if features.shape[0] > 1:
-        constant = np.flatnonzero(np.ptp(features, axis=0) == 0).tolist()
-        if constant:
-            _LOG.warning(
-                "`%s` data has %d constant feature column(s) %s: kept (they act as a second "
-                "intercept)",
-                usage,
-                len(constant),
-                [names[j] for j in constant[:20]],
-            )
-
-
 def encode_labels(family: Family, labels: npt.NDArray[Any] | None) -> list[Any]:
     """The classes of a logistic model (sorted; one OvR model per class when more than two)."""
-    if labels is None:
-        raise InvalidInputError(
-            f"{family.component} needs a label column in the guest's `train` data"
-        )
-    if family.name != "logistic":
+    if family.name != "logistic" and labels is not None:
         values = labels.astype(np.float64)
         if not np.all(np.isfinite(values)):
             raise InvalidInputError("labels must be finite numbers")
         if family.name == "poisson" and np.any(values < 0):
             raise InvalidInputError("Poisson regression needs non-negative count labels")
         return []
-    classes = [c.item() if hasattr(c, "item") else c for c in np.unique(labels)]
-    if len(classes) < 2:
-        raise InvalidInputError(f"the label has a single class {classes}: nothing to learn")
-    return classes
+    return label_classes(labels, family.component)
 
 
 def label_matrix(
@@ -130,9 +91,7 @@ def label_matrix(
     """One target row per model: y ∈ {0, 1} per OvR class (binary: the larger class), or y."""
     if family.name != "logistic":
         return np.asarray(labels, dtype=np.float64).reshape(1, -1)
-    if len(classes) == 2:
-        return np.asarray(labels == classes[1], dtype=np.float64).reshape(1, -1)
-    return np.stack([(labels == c).astype(np.float64) for c in classes])
+    return one_vs_rest_targets(classes, labels)
 
 
 def models_for(family: Family, classes: list[Any]) -> int:

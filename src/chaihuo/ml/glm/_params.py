@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 
-from chaihuo.ml._optim import OptimizerParams
+from chaihuo.ml._train_params import TrainingParams
 
 __all__ = ["PROTOCOL_FIELDS", "GlmParams"]
 
@@ -22,7 +22,7 @@ PROTOCOL_FIELDS = (
 """Fields every party must agree on: the guest's values drive the run, others must match."""
 
 
-class GlmParams(BaseModel):
+class GlmParams(TrainingParams):
     """Training and prediction parameters of hetero_lr / hetero_linr / hetero_poisson.
 
     Optimiser fields (`optimizer`, `learning_rate`, `decay`, `penalty`, `alpha`, `beta1`,
@@ -30,24 +30,6 @@ class GlmParams(BaseModel):
     must be equal on every party and are checked before training starts.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    epochs: int = Field(
-        10,
-        ge=0,
-        le=100_000,
-        validation_alias=AliasChoices("epochs", "max_iter"),
-        description="Passes over the data (FATE: max_iter); 0 with a model input = predict.",
-    )
-    batch_size: int = Field(-1, description="Rows per mini-batch; -1 = the whole data set.")
-    optimizer: Literal["sgd", "adam", "rmsprop", "adagrad"] = "sgd"
-    learning_rate: float = Field(0.15, gt=0, le=100)
-    decay: float = Field(0.0, ge=0, description="lr_t = lr / (1 + decay·t)")
-    penalty: Literal["none", "l1", "l2"] = "l2"
-    alpha: float = Field(0.01, ge=0, description="Penalty strength.")
-    beta1: float = Field(0.9, gt=0, lt=1)
-    beta2: float = Field(0.999, gt=0, lt=1)
-    epsilon: float = Field(1e-8, gt=0)
     tol: float = Field(1e-4, ge=0, description="Convergence tolerance of `early_stop`.")
     early_stop: Literal["diff", "abs", "weight_diff"] = Field(
         "diff",
@@ -60,13 +42,6 @@ class GlmParams(BaseModel):
         description="With a `validate` input: stop after this many epochs without "
         "improvement of the validation metric and keep the best epoch's weights.",
     )
-    init_method: Literal["zeros", "random"] = "zeros"
-    random_seed: int | None = Field(
-        None, ge=0, description="Seeds batch shuffling and random init (drawn if unset)."
-    )
-    shuffle: bool = Field(True, description="Reshuffle the rows into batches every epoch.")
-    fit_intercept: bool = Field(True, description="Guest holds an intercept.")
-    predict_only: bool = Field(False, description="With `model` (+ `test`): predict only.")
     floating_point_precision: int = Field(
         12,
         ge=4,
@@ -74,40 +49,7 @@ class GlmParams(BaseModel):
         description="Bits of each feature column in X^T[[d]] (block floating point: every "
         "column is scaled by its own power of two, then rounded).",
     )
-    threshold: float = Field(0.5, gt=0, lt=1, description="Binary decision threshold.")
-
-    @field_validator("penalty", "optimizer", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        if value is None:
-            return "none"
-        return value.lower() if isinstance(value, str) else value
-
-    @field_validator("batch_size")
-    @classmethod
-    def _batch(cls, value: int) -> int:
-        if value != -1 and value < 1:
-            raise ValueError("batch_size is -1 (full batch) or a positive number of rows")
-        return value
-
-    def optimizer_params(self) -> OptimizerParams:
-        """The optimiser part, for `make_optimizer`."""
-        return OptimizerParams(
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            decay=self.decay,
-            penalty=self.penalty,
-            alpha=self.alpha,
-            beta1=self.beta1,
-            beta2=self.beta2,
-            epsilon=self.epsilon,
-        )
 
     def protocol(self) -> dict[str, Any]:
         """The fields all parties must agree on, as plain JSON-able values."""
         return {name: getattr(self, name) for name in PROTOCOL_FIELDS}
-
-    @property
-    def predicts(self) -> bool:
-        """True when this run predicts with a given model instead of training."""
-        return self.predict_only or self.epochs == 0

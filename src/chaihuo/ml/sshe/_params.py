@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from chaihuo.ml._optim import OptimizerParams
+from chaihuo.ml._train_params import TrainingParams
 
 __all__ = ["SsheParams"]
 
@@ -27,7 +27,7 @@ _PROTOCOL = (
 _SHARED_UPDATE = ("learning_rate", "decay", "penalty", "alpha")
 
 
-class SsheParams(BaseModel):
+class SsheParams(TrainingParams):
     """Training and prediction parameters of the arbiter-free two-party LR.
 
     `reveal_every_iter: false` (the default, CAESAR / FATE 2.0) keeps both weight vectors
@@ -39,24 +39,6 @@ class SsheParams(BaseModel):
     that gradient (and `sigmoid: taylor_at_guest` becomes available).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    epochs: int = Field(
-        10,
-        ge=0,
-        le=100_000,
-        validation_alias=AliasChoices("epochs", "max_iter"),
-        description="Passes over the data (FATE: max_iter); 0 with a model input = predict.",
-    )
-    batch_size: int = Field(-1, description="Rows per mini-batch; -1 = the whole data set.")
-    optimizer: Literal["sgd", "adam", "rmsprop", "adagrad"] = "sgd"
-    learning_rate: float = Field(0.15, gt=0, le=100)
-    decay: float = Field(0.0, ge=0, description="lr_t = lr / (1 + decay·t), t = update count")
-    penalty: Literal["none", "l1", "l2"] = "l2"
-    alpha: float = Field(0.01, ge=0, description="Penalty strength.")
-    beta1: float = Field(0.9, gt=0, lt=1)
-    beta2: float = Field(0.999, gt=0, lt=1)
-    epsilon: float = Field(1e-8, gt=0)
     tol: float = Field(
         1e-4, ge=0, description="Tolerance of `early_stop` (0, or compute_loss: false, = off)."
     )
@@ -69,14 +51,6 @@ class SsheParams(BaseModel):
         description="With a `validate` input: stop after this many epochs without a lower "
         "validation loss (computed securely, revealed to the guest) and keep the best weights.",
     )
-    init_method: Literal["zeros", "random"] = "zeros"
-    random_seed: int | None = Field(
-        None, ge=0, description="Seeds batch shuffling and random init (drawn if unset)."
-    )
-    shuffle: bool = Field(True, description="Reshuffle the rows into batches every epoch.")
-    fit_intercept: bool = Field(True, description="The guest holds an intercept.")
-    predict_only: bool = Field(False, description="With `model` (+ `test`): predict only.")
-    threshold: float = Field(0.5, gt=0, lt=1, description="Binary decision threshold.")
     floating_point_precision: int = Field(
         12,
         ge=6,
@@ -99,20 +73,6 @@ class SsheParams(BaseModel):
     )
     compute_loss: bool = Field(True, description="Reveal the epoch's training loss to the guest.")
 
-    @field_validator("penalty", "optimizer", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        if value is None:
-            return "none"
-        return value.lower() if isinstance(value, str) else value
-
-    @field_validator("batch_size")
-    @classmethod
-    def _batch(cls, value: int) -> int:
-        if value != -1 and value < 1:
-            raise ValueError("batch_size is -1 (full batch) or a positive number of rows")
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> SsheParams:
         if not self.reveal_every_iter:
@@ -131,25 +91,7 @@ class SsheParams(BaseModel):
             )
         return self
 
-    def optimizer_params(self) -> OptimizerParams:
-        """The optimiser part, for `make_optimizer`."""
-        return OptimizerParams(
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            decay=self.decay,
-            penalty=self.penalty,
-            alpha=self.alpha,
-            beta1=self.beta1,
-            beta2=self.beta2,
-            epsilon=self.epsilon,
-        )
-
     def protocol(self) -> dict[str, Any]:
         """Fields both parties must agree on (with shared weights, the update rule too)."""
         names = _PROTOCOL + (() if self.reveal_every_iter else _SHARED_UPDATE)
         return {name: getattr(self, name) for name in names}
-
-    @property
-    def predicts(self) -> bool:
-        """True when this run predicts with a given model instead of training."""
-        return self.predict_only or self.epochs == 0
