@@ -42,7 +42,7 @@ test-slow: $(STAMP) system-deps
 	$(BIN)/pytest -m slow
 
 quality: $(STAMP) system-deps
-	$(BIN)/pytest -m slow tests/quality -v
+	$(BIN)/pytest -m slow tests/quality -v -rA -n 2 --dist loadgroup
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/crypto.py --json

@@ -19,6 +19,11 @@ def rate(run: Callable[[], int], min_seconds: float) -> float:
             return done / elapsed
 
 
+def _number(value: float) -> str:
+    """A table cell: three decimals below 10 (epoch seconds of plain numpy), else one."""
+    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
 @dataclass
 class Report:
     """Metrics of one benchmark run: ours beside a reference, printed as a table then JSON."""
@@ -35,9 +40,10 @@ class Report:
             "reference_name": reference_name,
         }
         ratio = "" if not reference else f"{ours / reference:8.2f}x"
-        ref = "-" if reference is None else f"{reference:14,.1f}"
+        ref = "-" if reference is None else _number(reference)
         print(
-            f"{metric:34s} {ours:14,.1f} {ref:>14s} {ratio:>9s}  {reference_name or ''}", flush=True
+            f"{metric:34s} {_number(ours):>14s} {ref:>14s} {ratio:>9s}  {reference_name or ''}",
+            flush=True,
         )
 
     def header(self) -> None:
