@@ -83,6 +83,21 @@ class Optimizer:
             new = np.sign(new) * np.maximum(np.abs(new) - shrink, 0.0)
         return np.asarray(new, dtype=np.float64)
 
+    def state(self, size: int) -> tuple[int, Vector, Vector]:
+        """(steps taken, first moment, second moment) to save with a model; unused moments
+        are zeros (a fresh adam/adagrad state is zeros too)."""
+        zeros = np.zeros(size, dtype=np.float64)
+        m = zeros if self._m is None else self._m
+        v = zeros if self._v is None else self._v
+        return self.step_count, m.copy(), v.copy()
+
+    def resume(self, steps: int, m: Vector, v: Vector) -> None:
+        """Continue from a saved `state`: the learning-rate schedule and the moments."""
+        self.step_count = steps
+        if steps > 0:
+            self._m = np.asarray(m, dtype=np.float64).copy()
+            self._v = np.asarray(v, dtype=np.float64).copy()
+
     def penalty_loss(self, weights: Vector) -> float:
         """The penalty's contribution to the objective (for loss reporting)."""
         p, mask = self.params, self._mask(weights)

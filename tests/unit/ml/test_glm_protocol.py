@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -178,12 +179,20 @@ def test_validation_early_stopping_keeps_the_best_epoch(tmp_path: Path) -> None:
     assert by_role(results, Role.ARBITER)["model"].meta["epochs"] == [ran]
 
 
-def test_warm_start_continues_and_predict_only_reproduces(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "optimizer", [{}, {"optimizer": "adam", "decay": 0.1, "batch_size": 40, "learning_rate": 0.3}],
+    ids=["sgd-full-batch", "adam-decay-mini-batch"],
+)  # fmt: skip
+def test_warm_start_continues_and_predict_only_reproduces(
+    tmp_path: Path, optimizer: dict[str, Any]
+) -> None:
+    """2 epochs, then 2 more from the saved model == 4 epochs in one run: the optimiser's
+    moments and learning-rate schedule and the batch order continue where they stopped."""
     ids, gx, (hx,), u = synthetic(100, 2, [3], seed=6)
     y = (u > 0).astype(np.int64)
     train = PartyInputs(train=(ids, gx, y)), [PartyInputs(train=(ids, hx, None))]
-    four = GlmParams(epochs=4, random_seed=1, tol=0.0)
-    two = GlmParams(epochs=2, random_seed=1, tol=0.0)
+    four = GlmParams(epochs=4, random_seed=1, tol=0.0, **optimizer)
+    two = GlmParams(epochs=2, random_seed=1, tol=0.0, **optimizer)
     full = run_glm(tmp_path / "a", LOGISTIC, four, *train)
     first = run_glm(tmp_path / "b", LOGISTIC, two, *train)
     g_model, h_model = by_role(first, Role.GUEST)["model"], by_role(first, Role.HOST)["model"]
@@ -197,6 +206,9 @@ def test_warm_start_continues_and_predict_only_reproduces(tmp_path: Path) -> Non
             by_role(warm, role)["model"].arrays["weights"],
             by_role(full, role)["model"].arrays["weights"], atol=1e-9,
         )  # fmt: skip
+        steps = by_role(warm, role)["model"].arrays["optimizer_steps"]
+        assert steps.tolist() == by_role(full, role)["model"].arrays["optimizer_steps"].tolist()
+    assert by_role(warm, Role.GUEST)["model"].meta["epochs_total"] == [4]
     predict = GlmParams(epochs=0)
     warm_guest = by_role(warm, Role.GUEST)
     again = run_glm(

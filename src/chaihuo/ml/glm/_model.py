@@ -10,15 +10,19 @@ import numpy.typing as npt
 
 from chaihuo.core import InvalidInputError
 from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml._optim import Optimizer
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.glm._family import Family, sigmoid
 
 __all__ = [
     "auc",
+    "epoch_offsets",
     "initial_weights",
     "load_model",
     "model_weights",
+    "optimizer_arrays",
     "predictions",
+    "resume_optimizer",
     "validation_metric",
 ]
 
@@ -60,6 +64,46 @@ def model_weights(model: ModelArtifact, feature_names: tuple[str, ...]) -> Vecto
             f"{len(feature_names)} (names or order differ)"
         )
     return np.asarray(model.arrays["weights"], dtype=np.float64)
+
+
+def optimizer_arrays(optimizers: list[Optimizer], size: int) -> dict[str, npt.NDArray[Any]]:
+    """The optimisers' states (one row per model) to save beside the weights for warm start."""
+    steps, first, second = zip(*(o.state(size) for o in optimizers), strict=True)
+    return {
+        "optimizer_steps": np.array(steps, dtype=np.int64),
+        "optimizer_m": np.stack(first),
+        "optimizer_v": np.stack(second),
+    }
+
+
+def resume_optimizer(
+    optimizer: Optimizer, model: ModelArtifact | None, name: str, index: int, size: int
+) -> None:
+    """Continue model `index`'s optimiser from a warm-start model saved with the same
+    optimiser `name` (learning-rate schedule and moments); otherwise it starts afresh."""
+    if model is None or model.meta.get("optimizer") != name:
+        return
+    arrays = model.arrays
+    if not {"optimizer_steps", "optimizer_m", "optimizer_v"} <= set(arrays):
+        return
+    steps = np.asarray(arrays["optimizer_steps"])
+    first, second = np.asarray(arrays["optimizer_m"]), np.asarray(arrays["optimizer_v"])
+    if first.shape != second.shape or first.ndim != 2 or first.shape[1] != size:
+        raise InvalidInputError("warm start: the model's optimiser state has another shape")
+    if steps.shape != (first.shape[0],) or np.any(steps < 0):
+        raise InvalidInputError("warm start: the model's optimiser step counts are malformed")
+    optimizer.resume(int(steps[index]), first[index], second[index])
+
+
+def epoch_offsets(model: ModelArtifact | None, models: int) -> list[int]:
+    """Epochs a warm-start model has already run, per model: training continues the batch
+    order from there (0 for a fresh model)."""
+    if model is None:
+        return [0] * models
+    done = model.meta.get("epochs_total", model.meta.get("epochs", [0] * models))
+    if not isinstance(done, list) or len(done) != models:
+        raise InvalidInputError("warm start: the model's epoch counts are malformed")
+    return [int(value) for value in done]
 
 
 def auc(labels: Vector, scores: Vector) -> float:

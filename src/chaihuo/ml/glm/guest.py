@@ -24,7 +24,7 @@ import numpy.typing as npt
 from chaihuo.core import ChaihuoError, InvalidInputError
 from chaihuo.crypto.paillier import EncryptedVector, PaillierPublicKey
 from chaihuo.ml._artifacts import ModelArtifact
-from chaihuo.ml._optim import make_optimizer
+from chaihuo.ml._optim import Optimizer, make_optimizer
 from chaihuo.ml.glm._data import (
     PartyData,
     encode_labels,
@@ -41,10 +41,13 @@ from chaihuo.ml.glm._encrypted import (
 )
 from chaihuo.ml.glm._family import Family
 from chaihuo.ml.glm._model import (
+    epoch_offsets,
     initial_weights,
     load_model,
     model_weights,
+    optimizer_arrays,
     predictions,
+    resume_optimizer,
     validation_metric,
 )
 from chaihuo.ml.glm._params import GlmParams
@@ -101,6 +104,7 @@ def run_guest(
     ]
     weights = np.stack([f.weights for f in fitted])
     intercepts = np.array([f.intercept for f in fitted])
+    width = len(setup.train.feature_names) + params.fit_intercept
     scores = _predict(
         ctx.sub("score"), family, params, setup, weights=weights, intercepts=intercepts
     )
@@ -115,9 +119,15 @@ def run_guest(
             "fit_intercept": params.fit_intercept,
             "exposure_colname": exposure_colname,
             "epochs": [f.epochs for f in fitted],
+            "epochs_total": [f.offset + f.epochs for f in fitted],
+            "optimizer": params.optimizer,
             "loss_history": [f.losses for f in fitted],
         },
-        {"weights": weights, "intercept": intercepts},
+        {
+            "weights": weights,
+            "intercept": intercepts,
+            **optimizer_arrays([f.optimizer for f in fitted], width),
+        },
     )
     return {"model": model, "predictions": scores}
 
@@ -192,6 +202,7 @@ def _local(
     if model is not None:
         _check_warm(model, setup)
         setup.init = (model_weights(model, train.feature_names), _intercepts(model))
+        setup.model = model
     return setup
 
 
@@ -218,6 +229,9 @@ def _plan(family: Family, params: GlmParams, setup: _Setup) -> dict[str, Any]:
         "rows": setup.train.rows if setup.train is not None else 0,
         "score": "test" if "test" in setup.digests else "train",
         "warm": setup.mode == "fit" and setup.init is not None,
+        "epoch_offsets": epoch_offsets(
+            setup.model if setup.init is not None else None, setup.models
+        ),
     }
 
 
@@ -250,9 +264,14 @@ def _check(
     return problems
 
 
+@dataclass
 class _Fitted:
-    def __init__(self, weights: Vector, intercept: float, epochs: int, losses: list[float]):
-        self.weights, self.intercept, self.epochs, self.losses = weights, intercept, epochs, losses
+    weights: Vector
+    intercept: float
+    epochs: int
+    losses: list[float]
+    optimizer: Optimizer
+    offset: int
 
 
 class _Trainer:
@@ -287,6 +306,9 @@ class _Trainer:
         self.optimizer = make_optimizer(
             params.optimizer_params(), len(self.w), intercept=params.fit_intercept
         )
+        warm = setup.model if setup.init is not None else None
+        resume_optimizer(self.optimizer, warm, params.optimizer, index, len(self.w))
+        self.offset = epoch_offsets(warm, setup.models)[index]
         self.stopper = EarlyStopping(params.early_stopping_rounds, family.name == "logistic")
         self.validation_y = (
             label_matrix(family, setup.classes, _labels(setup.validate))[index]
@@ -318,14 +340,16 @@ class _Trainer:
             self.w = best
         width = self.train.features.shape[1]
         intercept = float(self.w[width]) if self.params.fit_intercept else 0.0
-        return _Fitted(self.w[:width].copy(), intercept, epochs, self.losses)
+        return _Fitted(
+            self.w[:width].copy(), intercept, epochs, self.losses, self.optimizer, self.offset
+        )
 
     def _epoch(self, epoch: int) -> dict[str, Any]:
         ectx = self.ctx.sub("epoch").indexed(epoch)
         start = self.w.copy()
         loss: EncryptedVector | None = None
-        order = batches(self.train.rows, self.params.batch_size, self.setup.seed, epoch,
-                        shuffle=self.params.shuffle)  # fmt: skip
+        order = batches(self.train.rows, self.params.batch_size, self.setup.seed,
+                        self.offset + epoch, shuffle=self.params.shuffle)  # fmt: skip
         for number, rows in enumerate(order):
             batch_loss = self._batch(ectx.sub("batch").indexed(number), rows)
             loss = batch_loss if loss is None else loss + batch_loss

@@ -32,7 +32,13 @@ from chaihuo.ml.glm._encrypted import (
     host_forward,
 )
 from chaihuo.ml.glm._family import Family
-from chaihuo.ml.glm._model import initial_weights, load_model, model_weights
+from chaihuo.ml.glm._model import (
+    initial_weights,
+    load_model,
+    model_weights,
+    optimizer_arrays,
+    resume_optimizer,
+)
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._schedule import batches
@@ -73,27 +79,26 @@ def run_host(
         return {"model": state.model}
     key = expect(recv(ctx.arbiter, "public_key", "key set-up"), PaillierPublicKey, "key")
     train = state.data["train"]
-    weights = np.stack(
-        [
-            _Trainer(
-                ctx.sub("model").indexed(k),
-                family,
-                params,
-                plan,
-                state,
-                key=key,
-                index=k,
-                phases=phases,
-            ).fit()
-            for k in range(models)
-        ]
-    )
+    trainers = [
+        _Trainer(ctx.sub("model").indexed(k), family, params, plan, state, key=key, index=k,
+                 phases=phases)
+        for k in range(models)
+    ]  # fmt: skip
+    weights = np.stack([trainer.fit() for trainer in trainers])
     _send_scores(ctx.sub("score"), weights, score)
     model = ModelArtifact(
         family.component,
         "host",
-        {"family": family.name, "feature_names": list(train.feature_names), "models": models},
-        {"weights": weights},
+        {
+            "family": family.name,
+            "feature_names": list(train.feature_names),
+            "models": models,
+            "optimizer": params.optimizer,
+        },
+        {
+            "weights": weights,
+            **optimizer_arrays([t.optimizer for t in trainers], weights.shape[1]),
+        },
     )
     return {"model": model}
 
@@ -172,6 +177,8 @@ class _Trainer:
         if state.model is not None:
             self.w = model_weights(state.model, self.train.feature_names)[index].copy()
         self.optimizer = make_optimizer(params.optimizer_params(), len(self.w), intercept=False)
+        resume_optimizer(self.optimizer, state.model, params.optimizer, index, len(self.w))
+        self.offset = int(plan.get("epoch_offsets", [0] * (index + 1))[index])
         self.codec = ctx.cipher.codec
 
     def fit(self) -> Vector:
@@ -181,7 +188,7 @@ class _Trainer:
         for epoch in range(int(self.plan["protocol"]["epochs"])):
             ectx = self.ctx.sub("epoch").indexed(epoch)
             start = self.w.copy()
-            order = batches(rows, self.params.batch_size, self.seed, epoch,
+            order = batches(rows, self.params.batch_size, self.seed, self.offset + epoch,
                             shuffle=self.params.shuffle)  # fmt: skip
             for number, indices in enumerate(order):
                 self._batch(ectx.sub("batch").indexed(number), indices)
