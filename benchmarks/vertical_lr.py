@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # before grpc is imported
 import secrets
 import sys
 import tempfile

@@ -6,7 +6,7 @@ import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import TypeVar
 
 import numpy as np
@@ -107,6 +107,12 @@ class PaillierPool:
     def close(self) -> None:
         """Stop the workers."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def executor(self) -> Executor:
+        """The workers as a plain executor, for this party's other vectorised work (e.g. the
+        group operations of PSI); tasks must be picklable module-level functions."""
+        return self._executor
 
     def warm(self, key: PaillierPublicKey | PaillierPrivateKey) -> None:
         """Build the key's tables in every worker before timing-sensitive work."""
