@@ -19,9 +19,9 @@ def rate(run: Callable[[], int], min_seconds: float) -> float:
             return done / elapsed
 
 
-def _number(value: float) -> str:
-    """A table cell: three decimals below 10 (epoch seconds of plain numpy), else one."""
-    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+def _number(value: float, digits: int = 3) -> str:
+    """A table cell: `digits` decimals below 10 (epoch seconds of plain numpy), else one."""
+    return f"{value:,.{digits}f}" if abs(value) < 10 else f"{value:,.1f}"
 
 
 @dataclass
@@ -32,17 +32,23 @@ class Report:
     results: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def add(
-        self, metric: str, ours: float, reference: float | None, reference_name: str | None
+        self,
+        metric: str,
+        ours: float,
+        reference: float | None,
+        reference_name: str | None,
+        digits: int = 3,
     ) -> None:
         self.results[metric] = {
-            "chaihuo": round(ours, 3),
-            "reference": None if reference is None else round(reference, 3),
+            "chaihuo": round(ours, digits),
+            "reference": None if reference is None else round(reference, digits),
             "reference_name": reference_name,
         }
         ratio = "" if not reference else f"{ours / reference:8.2f}x"
-        ref = "-" if reference is None else _number(reference)
+        ref = "-" if reference is None else _number(reference, digits)
         print(
-            f"{metric:34s} {_number(ours):>14s} {ref:>14s} {ratio:>9s}  {reference_name or ''}",
+            f"{metric:34s} {_number(ours, digits):>14s} {ref:>14s} {ratio:>9s}  "
+            f"{reference_name or ''}",
             flush=True,
         )
 
