@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "quality"))
+from _pairs import Pair
 from _sshe_fixtures import TEST_KEYS, dataset, lingering, run_sshe, synthetic
 
 from chaihuo.core import ChaihuoError, InvalidInputError, Role
@@ -99,13 +100,22 @@ def test_a_silent_host_ends_in_the_federation_deadline(tmp_path: Path) -> None:
     assert time.monotonic() - start < 30
 
 
-def test_a_diverging_learning_rate_stops_both_with_the_cause(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigmoid", ["taylor", "taylor_clipped"])
+def test_a_diverging_learning_rate_stops_both_with_the_cause(tmp_path: Path, sigmoid: str) -> None:
+    """taylor: the loss leaves its range at an epoch's end; taylor_clipped (bounded residuals,
+    so the loss stays small): the clip circuit's range bit fires once some |z| ≥ 2^16."""
     params = {"epochs": 6, "batch_size": 60, "learning_rate": 60.0, "penalty": "none",
-              "random_seed": 1, "tol": 0}  # fmt: skip
-    errors = _failures(lambda: run_sshe(tmp_path, params, PAIR, security=TEST_KEYS))
+              "random_seed": 1, "tol": 0, "sigmoid": sigmoid}  # fmt: skip
+    pair = PAIR if sigmoid == "taylor" else Pair(
+        PAIR.ids, PAIR.guest_x * 1e3, PAIR.guest_names, PAIR.y, PAIR.host_x * 1e3,
+        PAIR.host_names,
+    )  # fmt: skip
+    errors = _failures(lambda: run_sshe(tmp_path, params, pair, security=TEST_KEYS))
     assert set(errors) == {GUEST, HOST}
     assert all(isinstance(e, TrainingDivergedError) for e in errors.values())
     assert "lower the learning rate" in str(errors[GUEST])
+    if sigmoid == "taylor_clipped":
+        assert all("2^16" in str(e) for e in errors.values())
 
 
 def test_revealed_gradients_of_tiny_batches_are_refused(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from chaihuo.components.builtin._reader import READER
 from chaihuo.computing import LocalComputing
 from chaihuo.core import Role
 from chaihuo.federation import Party
+from chaihuo.ml.sshe import _clip
 from chaihuo.runtime import Context
 from chaihuo.testing import run_parties
 
@@ -44,11 +45,18 @@ def _index(pair: Pair, ids: np.ndarray) -> np.ndarray:
     return np.array([where[key] for key in ids.tolist()])
 
 
-def test_shared_weights_match_the_plaintext_reference(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigmoid", ["taylor", "taylor_clipped"])
+def test_shared_weights_match_the_plaintext_reference(
+    tmp_path: Path, sigmoid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_clip, "LANES", 16)  # batches of 40 rows: circuits of 16, 16 and 8
     params = {"epochs": 3, "batch_size": 40, "learning_rate": 0.3, "decay": 0.1, "alpha": 0.05,
-              "init_method": "random", "random_seed": 7, "tol": 0}  # fmt: skip
+              "init_method": "random", "random_seed": 7, "tol": 0, "sigmoid": sigmoid}  # fmt: skip
     out = run_sshe(tmp_path, params, PAIR, security=TEST_KEYS)
     (ref,) = reference(params, PAIR, out.order)
+    if sigmoid == "taylor_clipped":  # the clip is active here: unclipped training differs
+        (unclipped,) = reference({**params, "sigmoid": "taylor"}, PAIR, out.order)
+        assert np.abs(unclipped.guest - ref.guest).max() > 1e-3
     guest_w, host_w = model_weights(out)
     np.testing.assert_allclose(guest_w, ref.guest, atol=1e-7)
     np.testing.assert_allclose(host_w, ref.host, atol=1e-7)
@@ -66,6 +74,7 @@ def test_shared_weights_match_the_plaintext_reference(tmp_path: Path) -> None:
         {"optimizer": "adam", "penalty": "l1", "alpha": 0.01, "learning_rate": 0.05},
         {"optimizer": "rmsprop", "penalty": "l2", "learning_rate": 0.02},
         {"sigmoid": "taylor_at_guest", "optimizer": "adagrad", "learning_rate": 0.2},
+        {"sigmoid": "taylor_clipped", "optimizer": "adam", "learning_rate": 0.1},
     ],
 )
 def test_revealed_gradients_match_the_reference(tmp_path: Path, extra: dict) -> None:

@@ -51,11 +51,13 @@ def taylor_loss(z: Vector, y: Vector) -> Vector:
 def batch_terms(sigmoid: str, zg: Vector, zh: Vector, y: Vector) -> tuple[Vector, Vector]:
     """(residual e ≈ σ(z) − y, per-row loss) of the approximation `sigmoid`.
 
-    taylor: σ(z) ≈ ½ + z/4 with z = z_g + z_h. taylor_at_guest: σ(z_g + z_h) ≈ σ(z_g) +
-    σ'(z_g)·z_h, and the loss expanded likewise to second order in z_h.
+    taylor: σ(z) ≈ ½ + z/4 with z = z_g + z_h; taylor_clipped: the same with z clipped to
+    [−2, 2] (σ clipped to [0, 1]; the loss is the Taylor loss at the clipped z).
+    taylor_at_guest: σ(z_g + z_h) ≈ σ(z_g) + σ'(z_g)·z_h, and the loss expanded likewise to
+    second order in z_h.
     """
-    if sigmoid == "taylor":
-        z = zg + zh
+    if sigmoid in ("taylor", "taylor_clipped"):
+        z = zg + zh if sigmoid == "taylor" else np.clip(zg + zh, -2.0, 2.0)
         return 0.5 + z / 4 - y, taylor_loss(z, y)
     s = 1.0 / (1.0 + np.exp(-zg))
     slope = s * (1 - s)

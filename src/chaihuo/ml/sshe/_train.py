@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.core import ChaihuoError
 from chaihuo.crypto.paillier import EncryptedVector
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._optim import make_optimizer
-from chaihuo.ml.sshe import _expansion, _he
+from chaihuo.ml.sshe import _clip, _expansion, _he
+from chaihuo.ml.sshe._errors import TrainingDivergedError
 from chaihuo.ml.sshe._fixed import FX_MAX, F, Quantized, Rational, encode_reals, grad_bits, rescale
 from chaihuo.ml.sshe._link import Forward, Link, received_ints
 from chaihuo.ml.sshe._params import SsheParams
@@ -38,12 +38,6 @@ Rows = npt.NDArray[np.int64]
 Ints = list[int]
 _LOG2 = math.log(2.0)
 _DIVERGED = 2.0**30
-
-
-class TrainingDivergedError(ChaihuoError):
-    """The loss left the range the fixed-point protocol supports (learning rate too large)."""
-
-    code = "INVALID_INPUT"
 
 
 def peer_of(ctx: Context, guest: bool) -> Peer:
@@ -100,7 +94,7 @@ class Trainer:
     def __init__(self, ctx: Context, link: Link, params: SsheParams, side: Side, seed: int):
         self.ctx, self.link, self.params, self.side, self.seed = ctx, link, params, side, seed
         self.shared = not params.reveal_every_iter
-        self.kappa = 4 if params.sigmoid == "taylor" else 1
+        self.kappa = 1 if params.sigmoid == "taylor_at_guest" else 4
         start = side.init
         if start is None:
             start = initial_weights(side.width, params.init_method, seed, 0 if side.guest else 1)
@@ -128,11 +122,15 @@ class Trainer:
         )
         if self.shared:
             xb = np.ascontiguousarray(x.values[rows])
-            return self.link.shared_forward(ch, xb, self.own, self.other, offset)
-        u = encode_reals(_reals(x, rows) @ self.w, F)
-        if offset is not None:
-            u = [a + b for a, b in zip(u, offset, strict=True)]
-        return self.link.revealed_forward(ch, u)
+            forward = self.link.shared_forward(ch, xb, self.own, self.other, offset)
+        else:
+            u = encode_reals(_reals(x, rows) @ self.w, F)
+            if offset is not None:
+                u = [a + b for a, b in zip(u, offset, strict=True)]
+            forward = self.link.revealed_forward(ch, u)
+        if self.params.sigmoid == "taylor_clipped":
+            return _clip.clip_forward(self.link, ch.sub("clip"), forward, offset)
+        return forward
 
     def backward(self, ch: Peer, rows: Rows, forward: Forward) -> None:
         """Gradient shares (or, revealed, this party's gradient) and the update."""

@@ -5,8 +5,10 @@
 #   negated masks, with taylor_at_guest its coefficients), values masked by ≥ 40 bits of
 #   fresh randomness (packed under the host's key), its initial share of the host's weights
 #   (uniform below 2^128, or derived from public zeros), the per-epoch decision flags
-#   {best, stop, error}, and the set-up plan (row digests, sizes, seed, parameters);
-#   never a label, a feature, a weight or a gradient in the clear.
+#   {best, stop, error}, the set-up plan (row digests, sizes, seed, parameters), and with
+#   taylor_clipped a garbled circuit per batch (tables, its input labels, OT replies: the
+#   evaluator learns only the masked output); never a label, a feature, a weight or a
+#   gradient in the clear.
 # - learns: the host's masked values (statistically independent of its data), the training
 #   (and validation) loss when `compute_loss`, its own weights at the end (respectively or
 #   encrypted_reveal_in_host), with `reveal_every_iter` its own gradient every step, and —

@@ -5,11 +5,14 @@
 #   negated masks, with taylor_at_guest its scaled partial scores), values masked by ≥ 40
 #   bits of fresh randomness (packed under the guest's key), its initial share of the guest's
 #   weights, the loss terms [[Σ b·v + μ]]_G and Σ b² + 2μ (μ ≥ 40 bits above them), and
-#   when predicting its partial scores X_h·w_h (FATE's behaviour); never a feature or a
-#   weight in the clear, and it never sees a label.
-# - learns: the guest's masked values, the per-epoch decision flags, its own weights at the
-#   end with `respectively` (with `encrypted_reveal_in_host` only [[w_h]] under the guest's
-#   key: it cannot predict alone), and with `reveal_every_iter` its own gradient every step.
+#   when predicting its partial scores X_h·w_h (FATE's behaviour), and with taylor_clipped
+#   its OT messages as the garbled circuit's evaluator; never a feature or a weight in the
+#   clear, and it never sees a label.
+# - learns: the guest's masked values, with taylor_clipped the circuit's output Z_c + m (its
+#   new share: the clipped score masked by the guest's ≥ 40-bit m), the per-epoch decisions,
+#   its own weights at the end with `respectively` (with `encrypted_reveal_in_host` only
+#   [[w_h]] under the guest's key: it cannot predict alone), and with `reveal_every_iter` its
+#   own gradient every step.
 
 from __future__ import annotations
 
