@@ -119,8 +119,9 @@ def _flatten(obj: object, out: dict[str, list[Any]]) -> None:
     elif isinstance(obj, np.ndarray):
         out["vectors"].append(np.asarray(obj, dtype=np.float64).ravel())
     elif isinstance(obj, dict):
-        for value in obj.values():
-            _flatten(value, out)
+        for key, value in obj.items():
+            if key != "epoch_offsets":  # the plan's public count of a warm model's epochs
+                _flatten(value, out)
     elif isinstance(obj, list | tuple):
         if obj and all(isinstance(v, int | float) and not isinstance(v, bool) for v in obj):
             small = all(abs(v) < 2**53 for v in obj)  # huge integers stay exact (objects)

@@ -96,7 +96,10 @@ def secret_shared_product(size: int) -> DemoStep:
     """Element-wise product of two parties' private vectors with a dealer's Beaver triples."""
     encoding = FixedPointEncoding()
     data = np.random.default_rng(5)  # demo data only; all shares and triples use `secrets`
-    x, y = data.uniform(-100, 100, size), data.uniform(-100, 100, size)
+    # |x|, |y| < 1: the untruncated product has < 33 bits, so SecureML's local truncation is
+    # wildly wrong with probability < 2^(33+1−64) = 2^−30 per element (truncation_failure_bound);
+    # with |x|, |y| < 100 it would be 2^−17.7, about one bad element in three runs.
+    x, y = data.uniform(-1, 1, size), data.uniform(-1, 1, size)
     start = time.perf_counter()
     x_shares, y_shares = share(encoding.encode(x), 2), share(encoding.encode(y), 2)
     triples = deal_beaver_triples(size, 2)
@@ -110,8 +113,8 @@ def secret_shared_product(size: int) -> DemoStep:
     product = encoding.decode(reconstruct(z_shares))
     seconds = time.perf_counter() - start
     error = float(np.max(np.abs(product - x * y)))
-    # Each factor is rounded to 2^-17, |x|,|y| < 100, plus 1 ulp from truncation.
-    bound = 200 * 2.0**-17 + 2.0**-16
+    # Each factor is rounded to 2^-17, |x|,|y| < 1, plus 1 ulp from truncation.
+    bound = 2 * 2.0**-17 + 2.0**-16
     return DemoStep(
         name="Secret-shared product",
         computed=f"x·y for {size:,} pairs split into 2 additive shares over Z_2^64",
