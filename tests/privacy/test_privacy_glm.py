@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,41 +18,15 @@ import numpy as np
 from chaihuo.computing import Dataset, LocalComputing, Schema
 from chaihuo.core import Role
 from chaihuo.crypto.paillier import EncryptedVector, FixedPoint, PackedVector, PaillierPublicKey
-from chaihuo.federation import Federation, Party
+from chaihuo.federation import Party
 from chaihuo.ml import dataset_arrays
 from chaihuo.ml.glm import LOGISTIC, GlmParams, fit_plaintext, run_arbiter, run_guest, run_host
 from chaihuo.ml.glm._secure import quantize
 from chaihuo.runtime import Context, SecurityPolicy
-from chaihuo.testing import run_parties
+from chaihuo.testing import recording_context, run_parties
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "fate-examples"
 PARAMS = GlmParams(epochs=2, batch_size=-1, learning_rate=0.5, random_seed=1, tol=0.0)
-
-
-class _Recorder(Federation):
-    """Passes everything through and keeps (tag, sender, object) of every message received."""
-
-    def __init__(self, inner: Federation) -> None:
-        self.inner, self.received = inner, []
-
-    @property
-    def job_id(self) -> str:
-        return self.inner.job_id
-
-    @property
-    def local(self) -> Party:
-        return self.inner.local
-
-    def remote(self, obj: object, tag: str, to: Sequence[Party]) -> None:
-        self.inner.remote(obj, tag, to)
-
-    def get(self, tag: str, frm: Sequence[Party], timeout: float | None = None) -> list[object]:
-        objects = self.inner.get(tag, frm, timeout)
-        self.received.extend((tag, party, obj) for party, obj in zip(frm, objects, strict=True))
-        return objects
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _read(name: str) -> tuple[list[str], list[str], np.ndarray]:
@@ -79,7 +52,7 @@ def _dataset(computing: LocalComputing, name: str, label: bool) -> Dataset:
 
 
 def _run(tmp_path: Path) -> tuple[dict[Role, Any], dict[Role, list[tuple[str, Party, object]]]]:
-    recorders: dict[Role, _Recorder] = {}
+    received: dict[Role, list[tuple[str, Party, object]]] = {}
     sessions: list[LocalComputing] = []
 
     def computing(party: Party) -> LocalComputing:
@@ -87,12 +60,8 @@ def _run(tmp_path: Path) -> tuple[dict[Role, Any], dict[Role, list[tuple[str, Pa
         return sessions[-1]
 
     def party(ctx: Context) -> Any:
-        recorder = _Recorder(ctx.federation)
-        recorders[ctx.role] = recorder
-        ctx = Context(
-            local=ctx.local, roster=ctx.roster, federation=recorder, computing=ctx.computing,
-            cipher=ctx.cipher, metrics=ctx.metrics_sink,
-        )  # fmt: skip
+        log = received.setdefault(ctx.role, [])
+        ctx = recording_context(ctx, lambda tag, sender, obj: log.append((tag, sender, obj)))
         if ctx.role == Role.ARBITER:
             return run_arbiter(ctx, LOGISTIC, PARAMS, {})
         if ctx.role == Role.GUEST:
@@ -109,7 +78,7 @@ def _run(tmp_path: Path) -> tuple[dict[Role, Any], dict[Role, list[tuple[str, Pa
         for session in sessions:
             session.stop()
     by_role = {p.role: v for p, v in results.items()}
-    return by_role, {role: r.received for role, r in recorders.items()}
+    return by_role, received
 
 
 def _flatten(obj: object, out: dict[str, list[Any]]) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,12 @@ from _pairs import Pair
 
 from chaihuo.computing import Dataset, LocalComputing
 from chaihuo.core import Role
-from chaihuo.federation import Federation, Party
+from chaihuo.federation import Party
 from chaihuo.ml import dataset_arrays
 from chaihuo.ml.sshe import SsheParams, plain_fit, run_guest, run_host
 from chaihuo.runtime import Context, SecurityPolicy
 from chaihuo.serde import dumps, loads
-from chaihuo.testing import local_sessions, run_parties
+from chaihuo.testing import local_sessions, recording_context, run_parties
 
 TEST_KEYS = SecurityPolicy(paillier_bits=1024, allow_insecure_test_keys=True)
 """1024-bit keys: unit tests only (protocol logic); quality tests use the 2048-bit default."""
@@ -47,36 +46,6 @@ def dataset(
 ) -> Dataset:
     """A dataset built from arrays (what reader + psi would produce), two partitions."""
     return pairs.dataset(computing, ids, x, tuple(f"x{j}" for j in range(x.shape[1])), y)
-
-
-class Recorder(Federation):
-    """A federation wrapper that keeps every object this party receives (decoded again from
-    its wire bytes, so what is kept is exactly what crossed the boundary)."""
-
-    def __init__(self, inner: Federation, log: list[tuple[str, object]], keyring: Any) -> None:
-        self.inner, self.log, self.keyring = inner, log, keyring
-        self._lock = threading.Lock()
-
-    @property
-    def job_id(self) -> str:
-        return self.inner.job_id
-
-    @property
-    def local(self) -> Party:
-        return self.inner.local
-
-    def remote(self, obj: object, tag: str, to: Sequence[Party]) -> None:
-        self.inner.remote(obj, tag, to)
-
-    def get(self, tag: str, frm: Sequence[Party], timeout: float | None = None) -> list[object]:
-        received = self.inner.get(tag, frm, timeout)
-        with self._lock:
-            for obj in received:
-                self.log.append((tag, loads(dumps(obj), keyring=self.keyring)))
-        return received
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def lingering(fn: Callable[[Context], Any], seconds: float = 1.5) -> Callable[[Context], Any]:
@@ -135,11 +104,13 @@ def run_sshe(
                 return made[-1]
 
             ctx.cipher.paillier = paillier  # type: ignore[method-assign]
-            recorder = Recorder(ctx.federation, logs[ctx.role.value], ctx.cipher.keyring)
-            ctx = Context(
-                local=ctx.local, roster=ctx.roster, federation=recorder,
-                computing=ctx.computing, cipher=ctx.cipher, metrics=ctx.metrics_sink,
-            )  # fmt: skip
+            log, keyring = logs[ctx.role.value], ctx.cipher.keyring
+
+            def keep(tag: str, sender: Party, obj: object) -> None:
+                # decoded again from its wire bytes: exactly what crossed the boundary
+                log.append((tag, loads(dumps(obj), keyring=keyring)))
+
+            ctx = recording_context(ctx, keep)
         inputs: dict[str, Any] = {}
         for usage, pair in (("train", train), ("validate", validate), ("test", test)):
             if pair is not None:
