@@ -7,15 +7,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pydantic import Field
 
 from chaihuo.components._spec import ComponentParams, ComponentSpec
-from chaihuo.core import Role
-from chaihuo.ml.glm import POISSON, GlmParams, run_arbiter, run_guest, run_host
-from chaihuo.runtime import Context
+from chaihuo.components.builtin._glm_runners import glm_runners
+from chaihuo.ml.glm import POISSON, GlmParams
 
 __all__ = ["HETERO_POISSON"]
 
@@ -28,27 +24,13 @@ class HeteroPoissonParams(GlmParams, ComponentParams):
     )
 
 
-def _guest(ctx: Context, params: HeteroPoissonParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return run_guest(ctx, POISSON, params, inputs, exposure_colname=params.exposure_colname)
-
-
-def _host(ctx: Context, params: HeteroPoissonParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return run_host(ctx, POISSON, params, inputs)
-
-
-def _arbiter(
-    ctx: Context, params: HeteroPoissonParams, inputs: Mapping[str, Any]
-) -> dict[str, Any]:
-    return run_arbiter(ctx, POISSON, params, inputs)
-
-
 HETERO_POISSON = ComponentSpec(
     name="hetero_poisson",
     version="1.0",
     description="Vertical Poisson regression (guest, one host, arbiter; Paillier, masked "
     "gradients); optional exposure; predicts with `model` + `test`.",
     params=HeteroPoissonParams,
-    runners={Role.GUEST: _guest, Role.HOST: _host, Role.ARBITER: _arbiter},
+    runners=glm_runners(POISSON),
     optional_inputs=("train", "validate", "test", "model"),
     outputs=("model", "predictions"),
 )
