@@ -19,7 +19,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[PartyId, TlsConfig]:
 
 @pytest.fixture
 def start_node(pki: dict[PartyId, TlsConfig]) -> Iterator[StartNode]:
-    """Start (or, with serve=False, just build) a node of the session PKI; all stopped after."""
+    """Start (or, serve=False, just build) a node (session PKI unless `tls`); all stopped after."""
     nodes: list[GrpcNode] = []
 
     def start(
@@ -28,11 +28,12 @@ def start_node(pki: dict[PartyId, TlsConfig]) -> Iterator[StartNode]:
         listen: str = "127.0.0.1:0",
         *,
         serve: bool = True,
+        tls: TlsConfig | None = None,
     ) -> GrpcNode:
         config = NodeConfig(
             party_id=party_id,
             listen=listen,
-            tls=pki[PartyId(party_id)],
+            tls=tls or pki[PartyId(party_id)],
             settings=settings or FederationSettings(send_timeout_s=10, receive_timeout_s=10),
         )
         node = GrpcNode(config)

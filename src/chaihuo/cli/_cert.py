@@ -27,6 +27,7 @@ def init_ca_command(
 
 @cert_app.command("issue")
 def issue_command(
+    *,
     party: str = typer.Option(..., help="Party id; becomes the certificate's CN."),
     ca: Path = typer.Option(Path("pki/ca"), help="Directory of the federation CA."),
     out: Path | None = typer.Option(None, help="Output directory (default pki/<party>)."),
@@ -34,10 +35,19 @@ def issue_command(
         ["localhost", "127.0.0.1"], help="DNS names / IPs the party's node answers on."
     ),
     valid_days: float = typer.Option(365, min=1, help="Certificate lifetime."),
+    overwrite: bool = typer.Option(
+        False, help="Replace the party's existing certificate and key in the output directory."
+    ),
 ) -> None:
-    """Issue a party certificate and key signed by the CA (with a copy of the CA certificate)."""
+    """Issue a party certificate and key signed by the CA (with a copy of the CA certificate).
+
+    An existing certificate or key of the party is kept and the command fails, unless
+    --overwrite.
+    """
     target = out or ca.parent / party
-    files = issue_party_cert(ca, party, target, hosts=tuple(host), valid_days=valid_days)
+    files = issue_party_cert(
+        ca, party, target, hosts=tuple(host), valid_days=valid_days, overwrite=overwrite
+    )
     Console().print(
         f"certificate: {files.cert}\nkey:         {files.key}\nCA:          {files.ca_cert}"
     )

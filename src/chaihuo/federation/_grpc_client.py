@@ -19,6 +19,7 @@ from chaihuo.federation._interface import (
     UnknownPartyError,
 )
 from chaihuo.federation._proto import federation_pb2 as pb
+from chaihuo.federation._security_log import SecurityEvent, SecurityEvents
 from chaihuo.federation._settings import FederationSettings
 from chaihuo.federation._tls import party_server_name
 from chaihuo.federation._transport import SendOutcome, TransientSendError, error_from_code
@@ -29,14 +30,16 @@ __all__ = ["ChannelPool", "ClientCredentials", "GrpcTransport", "channel_options
 # Retried by the endpoint's loop. DEADLINE_EXCEEDED is safe to retry: delivery is idempotent
 # thanks to receiver-side dedup (R13, R14, R17).
 _TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
-_POLL_S = 0.05
+_POLL_S = 0.05  # how often a running call checks for cancellation of its job
 # A peer refusing our certificate (unknown CA, expired, no certificate) just closes the
 # connection during the handshake; say so, since the raw status reads like a network fault.
 _TLS_SIGNS = ("andshake", "Socket closed", "Verification", "CERTIFICATE")
 _TLS_HINT = (
     " [the TLS handshake failed or the peer closed the connection: check that both parties' "
     "certificates come from the federation CA, are unexpired and name the right party]"
-)  # how often a running call checks for cancellation of its job
+)
+# Set while no connection was established: a TLS sign then means the handshake failed.
+_NOT_CONNECTED = "failed to connect"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +87,10 @@ class ChannelPool:
         settings: FederationSettings,
         credentials: ClientCredentials | None,
         interceptors: Sequence[grpc.StreamUnaryClientInterceptor] = (),
+        security: SecurityEvents | None = None,
     ) -> None:
         self.settings = settings
+        self.security = security
         self._credentials = credentials
         self._interceptors = tuple(interceptors)
         self._lock = threading.Lock()
@@ -161,10 +166,31 @@ class GrpcTransport:
         try:
             answer = future.result()
         except grpc.RpcError as exc:
+            self._report_handshake(exc, envelope, address)
             raise _translate(exc, envelope, f"{dst} at {address}") from exc
         except grpc.FutureCancelledError as exc:
             raise JobCancelledError(f"sending {envelope.key} was cancelled") from exc
         return pb.Ack.FromString(answer).duplicate
+
+    def _report_handshake(self, exc: grpc.RpcError, envelope: Envelope, address: str) -> None:
+        """A failed TLS handshake with a peer is a security event on this side too.
+
+        The server side of a refused handshake is invisible from Python (gRPC core closes the
+        connection before any handler runs), so each node logs the handshakes it saw fail
+        as a client: the peer's certificate refused here, or ours refused there.
+        """
+        call: grpc.Call = exc  # type: ignore[assignment]  # every RpcError from a call is a Call
+        details = call.details() or ""
+        security = self.pool.security
+        if (
+            security is None
+            or call.code() not in _TRANSIENT
+            or _NOT_CONNECTED not in details
+            or not any(sign in details for sign in _TLS_SIGNS)
+        ):
+            return
+        party, job = envelope.key.dst.party_id, envelope.key.job_id
+        security.report(SecurityEvent("tls_handshake_failed", address, details, party, job=job))
 
     def close(self) -> None:
         """Nothing to release: channels belong to the node's pool, shared across jobs."""

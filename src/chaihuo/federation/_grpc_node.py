@@ -20,6 +20,7 @@ from chaihuo.federation._grpc_client import ChannelPool, ClientCredentials, Grpc
 from chaihuo.federation._grpc_server import FederationService
 from chaihuo.federation._interface import Party, UnknownPartyError
 from chaihuo.federation._mailbox import Inbox, ReceiveStats
+from chaihuo.federation._security_log import SecurityEvents
 from chaihuo.federation._settings import FederationSettings
 from chaihuo.federation._tls import PartyCertFiles, certificate_party_id
 from chaihuo.federation._transport import Transport
@@ -82,11 +83,21 @@ class GrpcNode:
         self.config = config
         self.party_id: PartyId = parse_party_id(config.party_id)
         self.settings = config.settings
-        self.inbox = Inbox(self.party_id, self.settings)
+        self.security = SecurityEvents(
+            self.party_id,
+            burst=self.settings.security_log_burst,
+            window_s=self.settings.security_log_window_s,
+        )
+        self.inbox = Inbox(self.party_id, self.settings, self.security)
         self._credentials, self._server_credentials, denylist = self._security()
-        self.pool = ChannelPool(self.settings, self._credentials, client_interceptors)
+        self.pool = ChannelPool(
+            self.settings, self._credentials, client_interceptors, self.security
+        )
         self._service = FederationService(
-            self.inbox, denylist, authenticate=self._credentials is not None
+            self.inbox,
+            denylist,
+            authenticate=self._credentials is not None,
+            security=self.security,
         )
         self._server: grpc.Server | None = None
         self.port = 0
@@ -175,6 +186,7 @@ class GrpcNode:
         self.pool.close()
         for job_id in self.inbox.jobs():
             self.inbox.cancel(job_id, "the node stopped")
+        self.security.flush()
 
     def __enter__(self) -> GrpcNode:
         return self.start()

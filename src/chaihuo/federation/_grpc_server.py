@@ -16,6 +16,7 @@ from chaihuo.federation._envelope import Envelope
 from chaihuo.federation._interface import FederationError, PermissionDeniedError
 from chaihuo.federation._mailbox import Inbox
 from chaihuo.federation._proto import federation_pb2 as pb
+from chaihuo.federation._security_log import Caller, SecurityEvents, peer_address
 from chaihuo.federation._tls import certificate_party_id, certificate_serial
 from chaihuo.federation._wire import SERVICE, data_chunk, parse_chunk, to_envelope
 
@@ -38,13 +39,22 @@ class FederationService:
 
     Every failure is a typed ChaihuoError turned into the catalog's gRPC status plus a
     `chaihuo-code` trailer, so the sender rebuilds the same error class; nothing a peer sends
-    can crash the handler or stop the node serving other calls (invariant 4).
+    can crash the handler or stop the node serving other calls (invariant 4). Every refusal
+    that is the peer's doing goes to the security log with its address and claimed identity.
     """
 
-    def __init__(self, inbox: Inbox, denylist: Denylist | None, *, authenticate: bool) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        denylist: Denylist | None,
+        *,
+        authenticate: bool,
+        security: SecurityEvents | None = None,
+    ) -> None:
         self.inbox = inbox
         self.denylist = denylist
         self.authenticate = authenticate
+        self.security = security
 
     def handler(self) -> grpc.GenericRpcHandler:
         """A generic handler taking raw bytes, so malformed requests get INVALID_ARGUMENT."""
@@ -54,12 +64,18 @@ class FederationService:
 
     def send(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
         """Handle one message stream."""
+        caller = Caller(peer_address(context.peer()))
         try:
-            return self._send(requests, context)
+            return self._send(requests, context, caller)
         except ChaihuoError as exc:
+            if self.security is not None:
+                self.security.refused(exc, caller)
             self._abort(context, exc)
         except grpc.RpcError:
-            raise  # the client went away (deadline, cancellation): nobody to answer
+            # The client went away (deadline, cancellation) or gRPC core refused the stream (a
+            # message above max_grpc_message_bytes): Python cannot tell which, so no security
+            # event; either way there is nobody to answer.
+            raise
         except Exception as exc:  # the node must outlive any bug a message can trigger
             _log.exception("federation handler failed")
             self._abort(context, FederationError(f"internal error: {type(exc).__name__}"))
@@ -71,7 +87,7 @@ class FederationService:
         context.abort(status, str(exc))
         raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
 
-    def _peer_party(self, context: grpc.ServicerContext) -> str | None:
+    def _peer_party(self, context: grpc.ServicerContext, caller: Caller) -> str | None:
         """The authenticated party id (certificate CN), refusing revoked certificates (R10)."""
         if not self.authenticate:
             return None
@@ -79,6 +95,7 @@ class FederationService:
         if not certs:
             raise PermissionDeniedError("no client certificate was presented")
         serial, party_id = _identity(certs[0])
+        caller.certificate, caller.serial = party_id, f"{serial:x}"
         if self.denylist is not None and self.denylist.is_revoked(serial):
             raise PermissionDeniedError(
                 f"certificate of party {party_id} (serial {serial:x}) is revoked",
@@ -86,12 +103,15 @@ class FederationService:
             )
         return party_id
 
-    def _send(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
-        peer = self._peer_party(context)
+    def _send(
+        self, requests: Iterator[bytes], context: grpc.ServicerContext, caller: Caller
+    ) -> bytes:
+        peer = self._peer_party(context, caller)
         first = parse_chunk(next(requests, b""))
         if not first.HasField("envelope"):
             raise InvalidInputError("the first chunk must carry the envelope")
         envelope = to_envelope(first.envelope)
+        caller.party, caller.job = str(envelope.key.src), envelope.key.job_id
         if peer is not None and envelope.key.src.party_id != peer:
             raise PermissionDeniedError(
                 f"sender {envelope.key.src} does not match the certificate of party {peer}",
@@ -105,7 +125,7 @@ class FederationService:
         except BaseException:
             reservation.release()
             raise
-        duplicate = self.inbox.commit(reservation, *received)
+        duplicate = self.inbox.commit(reservation, *received, origin=caller)
         return _DUPLICATE_ACK if duplicate else _ACK
 
 

@@ -21,6 +21,7 @@ from chaihuo.federation._interface import (
     ReceiveTimeoutError,
     UnknownPartyError,
 )
+from chaihuo.federation._security_log import Caller, SecurityEvents
 from chaihuo.federation._settings import FederationSettings
 
 __all__ = ["Inbox", "JobMailbox", "ReceiveStats", "Reservation"]
@@ -45,6 +46,7 @@ class _Item:
     size: int
     value: object = None
     raw: bytes | bytearray | None = None
+    origin: Caller | None = None  # the sender, kept for the security log of a late decode
 
 
 def fresh(exc: ChaihuoError) -> ChaihuoError:
@@ -99,9 +101,15 @@ class Reservation:
 class Inbox:
     """Receives messages addressed to one party id (one node) for any number of jobs."""
 
-    def __init__(self, party_id: PartyId, settings: FederationSettings) -> None:
+    def __init__(
+        self,
+        party_id: PartyId,
+        settings: FederationSettings,
+        security: SecurityEvents | None = None,
+    ) -> None:
         self.party_id = party_id
         self.settings = settings
+        self.security = security
         self._lock = threading.Lock()
         self._jobs: dict[str, JobMailbox] = {}
         self._released: collections.OrderedDict[str, None] = collections.OrderedDict()
@@ -248,12 +256,14 @@ class Inbox:
         payload: bytes | bytearray,
         digest: bytes,
         claimed: bytes | None = None,
+        origin: Caller | None = None,
     ) -> bool:
         """Store a fully received payload; True if it turned out to be a duplicate.
 
         `digest` is the payload's SHA-256 as computed here; it must equal the envelope's, or
         `claimed` (sent after the payload) when the envelope had none. The reservation is kept
-        by the stored message or released on any failure.
+        by the stored message or released on any failure. `origin`, the sender as the server
+        saw it, names the peer if the payload only fails to decode later, in `take`.
         """
         envelope, box = reservation.envelope, reservation.mailbox
         expected = envelope.digest if envelope.digest is not None else claimed
@@ -272,17 +282,22 @@ class Inbox:
                     reservation.release()
                     return True
                 codec = box.codecs.get(envelope.key.dst)
-            item = self._decode(box, envelope, payload, codec)
+            item = self._decode(box, envelope, payload, codec, origin)
         except BaseException:
             reservation.release()
             raise
         return self._store(box, reservation, resolved, item)
 
     def _decode(
-        self, box: JobMailbox, envelope: Envelope, payload: bytes | bytearray, codec: Codec | None
+        self,
+        box: JobMailbox,
+        envelope: Envelope,
+        payload: bytes | bytearray,
+        codec: Codec | None,
+        origin: Caller | None,
     ) -> _Item:
         if codec is None:
-            return _Item(envelope.size, raw=payload)
+            return _Item(envelope.size, raw=payload, origin=origin)
         try:
             return _Item(envelope.size, value=codec.decode(payload))
         except ChaihuoError as exc:
@@ -351,7 +366,19 @@ class Inbox:
                         missing=[str(key.src) for key in missing],
                     )
                 box.cond.wait(left)
-        return [item.value if item.raw is None else codec.decode(item.raw) for item in items]
+        return [
+            item.value if item.raw is None else self._late_decode(item, codec) for item in items
+        ]
+
+    def _late_decode(self, item: _Item, codec: Codec) -> object:
+        """Decode a message that arrived before its endpoint; a bad payload is a security event."""
+        assert item.raw is not None
+        try:
+            return codec.decode(item.raw)
+        except ChaihuoError as exc:
+            if self.security is not None and item.origin is not None:
+                self.security.refused(exc, item.origin)
+            raise
 
     @staticmethod
     def _missing(box: JobMailbox, keys: Sequence[MessageKey]) -> list[MessageKey]:

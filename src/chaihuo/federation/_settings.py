@@ -104,6 +104,12 @@ class FederationSettings(BaseModel):
         30.0, gt=0, le=60, description="Revocation takes effect within this time (R10)."
     )
     keepalive: KeepaliveSettings = KeepaliveSettings()
+    security_log_burst: int = Field(
+        10, ge=1, description="Security events logged per kind and peer host in one window."
+    )
+    security_log_window_s: float = Field(
+        60.0, gt=0, description="Window of the security log's rate limit; the rest is summed."
+    )
 
     @model_validator(mode="after")
     def _chunks_fit_messages(self) -> FederationSettings:

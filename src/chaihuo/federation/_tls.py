@@ -111,8 +111,12 @@ def init_ca(
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     files = CaFiles(root / CA_CERT, root / CA_KEY)
-    if not overwrite and (files.cert.exists() or files.key.exists()):
-        raise ConfigError(f"a CA already exists in {root}; pass overwrite=True to replace it")
+    existing = [str(path) for path in (files.cert, files.key) if path.exists()]
+    if existing and not overwrite:
+        raise ConfigError(
+            f"a CA already exists in {root} ({', '.join(existing)}); "
+            "use --overwrite (overwrite=True) to replace it"
+        )
     key = _new_key(key_type)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     start, end = _validity(None, valid_days)
@@ -214,16 +218,21 @@ def issue_party_cert(
     valid_days: float = 365,
     valid_from: dt.datetime | None = None,
     key_type: KeyType = "ec",
+    overwrite: bool = False,
 ) -> PartyCertFiles:
     """Issue `<party>.pem` + `<party>-key.pem` (0600) signed by the CA, and copy `ca.pem` along.
 
     The certificate serves both ends of mutual TLS: CN = party id (the identity the server
     matches against the envelope's sender, R10), SANs = `hosts` plus party_server_name().
     `valid_from`/`valid_days` may describe an already expired certificate (for tests).
+    An existing certificate or key of the party, or a `ca.pem` of another CA, in
+    `out_directory` is a ConfigError unless `overwrite`: a key is never replaced silently.
     """
     pid = parse_party_id(party_id)
     ca_root, out = Path(ca_directory), Path(out_directory)
     ca_cert, ca_key = _load_ca(ca_root)
+    if not overwrite:
+        _refuse_existing(pid, out, ca_cert)
     key = _new_key(key_type)
     builder = _party_builder(ca_cert, pid, hosts, *_validity(valid_from, valid_days))
     cert = builder.public_key(key.public_key()).sign(ca_key, hashes.SHA256())
@@ -236,6 +245,29 @@ def issue_party_cert(
     if files.ca_cert.resolve() != (ca_root / CA_CERT).resolve():
         _write_public(files.ca_cert, ca_cert)
     return files
+
+
+def _refuse_existing(party_id: PartyId, out: Path, ca_cert: x509.Certificate) -> None:
+    """A ConfigError naming the party's key and certificate, or a foreign `ca.pem`, in `out`."""
+    existing = [
+        path for path in (out / f"{party_id}.pem", out / f"{party_id}-key.pem") if path.exists()
+    ]
+    ca_copy = out / CA_CERT
+    if ca_copy.exists() and not _same_certificate(ca_copy, ca_cert):
+        existing.append(ca_copy)  # another CA's certificate: replacing it changes what is trusted
+    if existing:
+        names = ", ".join(str(path) for path in existing)
+        raise ConfigError(
+            f"{out} already holds {names} (party {party_id}); "
+            "use --overwrite (overwrite=True) to replace them"
+        )
+
+
+def _same_certificate(path: Path, cert: x509.Certificate) -> bool:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes()) == cert
+    except (OSError, ValueError):
+        return False
 
 
 def _load_cert(source: str | os.PathLike[str] | bytes) -> x509.Certificate:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from chaihuo.core import ChaihuoError
 from chaihuo.federation._envelope import Envelope
@@ -81,7 +81,7 @@ ERROR_CLASSES: Final[dict[str, type[FederationError]]] = {
 }
 
 
-def error_from_code(code: str, message: str, **details: object) -> ChaihuoError:
+def error_from_code(code: str, message: str, **details: Any) -> ChaihuoError:
     """Rebuild a peer's rejection on the sending side as the matching typed error.
 
     Federation codes map to their class; anything else (e.g. the peer's decoder refused the
