@@ -34,6 +34,10 @@ header (``line 1``) or the Parquet schema."""
 
 _SHOWN = 60
 
+_ENCODING = "utf-8-sig"
+"""UTF-8, skipping the byte-order mark Excel writes ("CSV UTF-8"); pyarrow skips it too, so
+header names and line numbers agree between this pass and the real parse."""
+
 
 def _show(value: object) -> str:
     text = repr(value)
@@ -56,7 +60,7 @@ def _csv_rows(path: Path) -> tuple[list[str] | None, list[int]]:
     Only run when something is wrong (or to read the header): pyarrow does the real parsing,
     this pass maps its row numbers back to physical lines, as csv.reader counts them.
     """
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    with open(path, newline="", encoding=_ENCODING, errors="replace") as handle:
         reader = csv.reader(handle)
         first: list[str] | None = None
         lines: list[int] = []
@@ -71,7 +75,7 @@ def _csv_rows(path: Path) -> tuple[list[str] | None, list[int]]:
 
 
 def _check_ragged(path: Path, width: int) -> None:
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    with open(path, newline="", encoding=_ENCODING, errors="replace") as handle:
         reader = csv.reader(handle)
         start = 1
         for index, row in enumerate(reader):

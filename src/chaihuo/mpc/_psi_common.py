@@ -1,4 +1,4 @@
-"""What ECDH and RSA PSI share: id normalisation, shuffling, and delivering the result."""
+"""What ECDH and RSA PSI share: ids, chunked work with progress, shuffling, the result."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from chaihuo.mpc._errors import InvalidInputError, ProtocolError
 __all__ = [
     "Id",
     "IdSet",
+    "Progress",
     "deliver_result",
     "intersect_positions",
     "map_chunks",
     "receive_result",
     "shuffled",
+    "stage",
 ]
 
 CHUNK: Final = 4096
@@ -30,6 +32,24 @@ _R = TypeVar("_R")
 
 Id: TypeAlias = str | bytes
 """A sample id: str (hashed as its UTF-8 bytes) or bytes; equal bytes mean the same id."""
+
+
+Progress: TypeAlias = Callable[[str, int, int | None], None]
+"""`progress(stage, done, total)`: how many ids of a stage are finished, once per chunk."""
+
+Report: TypeAlias = Callable[[int], None]
+"""Told the count of items finished so far in one `map_chunks` call."""
+
+
+def stage(progress: Progress | None, name: str, total: int, offset: int = 0) -> Report | None:
+    """`map_chunks`' report for stage `name`: `offset` + done of `total` ids (None: silent)."""
+    if progress is None:
+        return None
+
+    def report(done: int) -> None:
+        progress(name, offset + done, total)
+
+    return report
 
 
 class IdSet:
@@ -60,19 +80,30 @@ class IdSet:
 
 
 def map_chunks(
-    executor: Executor | None, task: Callable[[list[_T]], _R], items: Sequence[_T]
+    executor: Executor | None,
+    task: Callable[[list[_T]], _R],
+    items: Sequence[_T],
+    report: Report | None = None,
 ) -> list[_R]:
     """`task` over consecutive chunks of `items`, results in order; on `executor` if given.
 
     The executor is this party's own (threads or processes): only its own data and keys
     travel to it. `task` must be picklable for a process pool (a module-level function or a
-    `functools.partial` of one).
+    `functools.partial` of one). `report` (in the calling thread) hears 0 first, then the
+    count of items finished after each chunk, in order, ending at len(items).
     """
     chunks = [list(items[i : i + CHUNK]) for i in range(0, len(items), CHUNK)]
-    if executor is None:
-        return [task(chunk) for chunk in chunks]
-    futures = [executor.submit(task, chunk) for chunk in chunks]
-    return [future.result() for future in futures]
+    if report is not None:
+        report(0)
+    futures = [executor.submit(task, chunk) for chunk in chunks] if executor is not None else None
+    results: list[_R] = []
+    done = 0
+    for number, chunk in enumerate(chunks):
+        results.append(task(chunk) if futures is None else futures[number].result())
+        done += len(chunk)
+        if report is not None:
+            report(done)
+    return results
 
 
 def shuffled(records: Sequence[bytes]) -> list[bytes]:

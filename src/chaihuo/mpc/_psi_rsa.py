@@ -14,6 +14,9 @@
 # the host's other ids stay hidden — RSA assumption in the random-oracle model). Integers
 # travel as fixed-width big-endian records; each is checked to lie in [0, N). The host's key
 # is fresh per job unless the caller passes one; the domain separator enters the FDH.
+# An optional `progress(stage, done, total)` hears, after each chunk, how many ids of the
+# stage are done: host "sign" (its own ids) and "exchange" (the guest's blinded ids); guest
+# "blind", "unblind" and "intersect", each counted over all hosts (one RSA key per host).
 
 from __future__ import annotations
 
@@ -42,11 +45,13 @@ from chaihuo.mpc._errors import InvalidInputError, ProtocolError, local_input, p
 from chaihuo.mpc._psi_common import (
     Id,
     IdSet,
+    Progress,
     deliver_result,
     intersect_positions,
     map_chunks,
     receive_result,
     shuffled,
+    stage,
 )
 
 __all__ = ["rsa_psi_guest", "rsa_psi_host"]
@@ -107,11 +112,13 @@ def rsa_psi_host(
     key_bits: int = MIN_RSA_BITS,
     send_result: bool = False,
     executor: Executor | None = None,
+    progress: Progress | None = None,
 ) -> list[Id] | None:
     """Host side (holds the RSA key): learns only |X|; the intersection if `send_result`.
 
     `key` defaults to a fresh `key_bits` key for this job; `executor` (optional,
-    party-local) spreads the signing over processes.
+    party-local) spreads the signing over processes; `progress` (optional) hears how far
+    each stage is (see the module comment).
     """
     own = IdSet(ids)
     _check_domain(domain)
@@ -119,14 +126,14 @@ def rsa_psi_host(
         private = key or generate_rsa_key(key_bits)
     public = private.public
     guest.put("rsa_public", (public.n, public.e))
+    task = partial(_sign_own, private=private, domain=domain)
     with local_input("PSI ids"):
-        digests = _flat(
-            map_chunks(executor, partial(_sign_own, private=private, domain=domain), own.keys)
-        )
+        digests = _flat(map_chunks(executor, task, own.keys, stage(progress, "sign", len(own))))
     guest.put("host_digests", b"".join(shuffled(digests)))
     blinded = _from_blob(guest.get("guest_blinded"), public, None, "blinded ids")
+    report = stage(progress, "exchange", len(blinded))
     with peer_data("blinded ids"):
-        signed = _flat(map_chunks(executor, partial(rsa_sign, private=private), blinded))
+        signed = _flat(map_chunks(executor, partial(rsa_sign, private=private), blinded, report))
     guest.put("guest_signed", _to_blob(signed, public.byte_length))
     return receive_result(guest, own) if send_result else None
 
@@ -139,34 +146,43 @@ def rsa_psi_guest(
     send_result: bool = False,
     allow_insecure_test_key: bool = False,
     executor: Executor | None = None,
+    progress: Progress | None = None,
 ) -> list[Id]:
     """Guest side: its ids signed-matched with every host, in its own order (deduplicated).
 
     Host keys below 2048 bits are refused unless `allow_insecure_test_key` (tests only);
-    `executor` (optional, party-local) spreads blinding and unblinding over processes.
+    `executor` (optional, party-local) spreads blinding and unblinding over processes;
+    `progress` (optional) hears how far each stage is (see the module comment).
     """
     if not hosts:
         raise InvalidInputError("PSI needs at least one host")
     own = IdSet(ids)
     _check_domain(domain)
+    total = len(own) * len(hosts)
     pending = []
     for number, host in enumerate(hosts):
         public = _receive_key(host.get("rsa_public"), number, allow_insecure_test_key)
-        rows = _flat(map_chunks(executor, partial(_blind, public=public, domain=domain), own.keys))
+        task = partial(_blind, public=public, domain=domain)
+        report = stage(progress, "blind", total, number * len(own))
+        rows = _flat(map_chunks(executor, task, own.keys, report))
         host.put("guest_blinded", _to_blob([row[1] for row in rows], public.byte_length))
         pending.append((public, rows))
     common: set[int] | None = None
+    matched = stage(progress, "intersect", total)
     for number, (host, (public, rows)) in enumerate(zip(hosts, pending, strict=True)):
         theirs = expect_blob(host.get("host_digests"), DIGEST_BYTES, f"host {number} digests")
         signed = _from_blob(host.get("guest_signed"), public, len(own), f"host {number} replies")
         work = [(row[0], s, row[2]) for row, s in zip(rows, signed, strict=True)]
+        report = stage(progress, "unblind", total, number * len(own))
         with peer_data(f"host {number} signatures"):
-            parts = map_chunks(executor, partial(_unblind, public=public), work)
+            parts = map_chunks(executor, partial(_unblind, public=public), work, report)
         if not all(valid for _, valid in parts):
             raise ProtocolError(f"host {number} returned a signature that does not verify")
         mine = _flat([digests for digests, _ in parts])
         hits = intersect_positions(mine, set(split_blob(theirs, DIGEST_BYTES)))
         common = hits if common is None else common & hits
+        if matched is not None:
+            matched((number + 1) * len(own))
     result = [own.items[i] for i in sorted(common or ())]
     if send_result:
         deliver_result(hosts, result)

@@ -3,7 +3,7 @@
 from chaihuo.federation import Roster
 from chaihuo.runtime._cipher import CipherSuite, SecurityPolicy
 from chaihuo.runtime._context import Context, Peer, PeerGroup
-from chaihuo.runtime._metrics import MetricRecord, MetricsSink
+from chaihuo.runtime._metrics import MetricRecord, MetricsSink, ProgressListener, ProgressRecord
 
 __all__ = [
     "CipherSuite",
@@ -12,6 +12,8 @@ __all__ = [
     "MetricsSink",
     "Peer",
     "PeerGroup",
+    "ProgressListener",
+    "ProgressRecord",
     "Roster",
     "SecurityPolicy",
 ]

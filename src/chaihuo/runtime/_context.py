@@ -189,6 +189,11 @@ class Context:
         """`ctx.metrics.log(name, value, step=i)`, recorded under this namespace."""
         return _BoundMetrics(self.metrics_sink, ".".join(self.namespace))
 
+    def progress(self, stage: str, done: int, total: int | None) -> None:
+        """Report `done` of `total` items of `stage` under this namespace (throttled; the
+        final report, done == total, always goes through): see `MetricsSink.progress`."""
+        self.metrics_sink.progress(".".join(self.namespace), stage, done, total)
+
 
 class _BoundMetrics:
     def __init__(self, sink: MetricsSink, namespace: str) -> None:

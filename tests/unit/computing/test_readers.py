@@ -186,3 +186,31 @@ def test_parquet(session: LocalComputing, tmp_path: Path) -> None:
     path.write_bytes(b"not parquet")
     with pytest.raises(MalformedDataError, match="unreadable Parquet"):
         session.read_parquet(path)
+
+
+def test_a_utf8_bom_from_excel_is_not_part_of_the_header(
+    session: LocalComputing, tmp_path: Path
+) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_text("id,y,x0\nr1,0,0.5\nr2,1,1.5\n", encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfid,")
+    dataset = session.read_csv(path, id="id", label="y", partitions=1)
+    assert dataset.schema.id_name == "id"
+    assert dataset.schema.feature_names == ("x0",)
+    assert sorted(key for key, _ in dataset.ids().collect()) == ["r1", "r2"]
+    path.write_text("id,x0\n7,1\n7,2\n", encoding="utf-8-sig")
+    with pytest.raises(MalformedDataError) as raised:
+        session.read_csv(path, id="id")
+    assert str(raised.value) == f"{path}:line 3: repeated id '7' (first at line 2)"
+    path.write_text("r1,0.5\nr2,1.5\n", encoding="utf-8-sig")
+    headerless = session.read_csv(path, header=False, partitions=1)
+    assert sorted(key for key, _ in headerless.ids().collect()) == ["r1", "r2"]
+
+
+def test_an_empty_table_is_legitimate_for_the_table_api(
+    session: LocalComputing, tmp_path: Path
+) -> None:
+    # The `reader` component refuses it (tests/unit/components/test_reader_edges.py).
+    dataset = session.read_csv(_csv(tmp_path, "id,y,x0\n"), label="y", partitions=2)
+    assert dataset.count() == 0
+    assert dataset.schema.feature_names == ("x0",)

@@ -244,3 +244,61 @@ def test_rsa_with_process_pool(hub: Any, monkeypatch: pytest.MonkeyPatch) -> Non
             }
         )
     assert result["guest"] == _expected(guest, hosts)
+
+
+STAGES = {  # stage -> whose ids it counts, in the order the stages run
+    "ecdh": {
+        "guest": {"blind": "guest", "exchange": "h", "intersect": "guest"},
+        "h": {"blind": "h", "exchange": "guest"},
+    },
+    "rsa": {
+        "guest": {"blind": "guest", "unblind": "guest", "intersect": "guest"},
+        "h": {"sign": "h", "exchange": "guest"},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", ["ecdh", "rsa"])
+def test_progress_counts_rise_chunk_by_chunk_to_the_total(
+    hub: Any, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setattr(psi_common, "CHUNK", 16)
+    guest, hosts = _sets(1)  # 70 guest ids, 57 distinct host ids: 4 or 5 chunks a stage
+    heard: dict[str, list[tuple[str, int, int | None]]] = {"guest": [], "h": []}
+
+    def recorder(party: str) -> Callable[[str, int, int | None], None]:
+        def progress(stage: str, done: int, total: int | None) -> None:
+            heard[party].append((stage, done, total))
+
+        return progress
+
+    to_host, to_guest = [hub.channel("guest", "h")], hub.channel("h", "guest")
+    parties: dict[str, Callable[[], Any]] = {}
+    if kind == "ecdh":
+        parties["guest"] = lambda: ecdh_psi_guest(
+            to_host, guest, domain=DOMAIN, progress=recorder("guest")
+        )
+        parties["h"] = lambda: ecdh_psi_host(
+            to_guest, hosts[0], domain=DOMAIN, progress=recorder("h")
+        )
+    else:
+        key = generate_rsa_key(1024, allow_insecure_test_key=True)
+        parties["guest"] = lambda: rsa_psi_guest(
+            to_host, guest, domain=DOMAIN, allow_insecure_test_key=True, progress=recorder("guest")
+        )
+        parties["h"] = lambda: rsa_psi_host(
+            to_guest, hosts[0], domain=DOMAIN, key=key, progress=recorder("h")
+        )
+    assert hub.run(parties)["guest"] == _expected(guest, hosts)
+    sizes = {"guest": len(set(guest)), "h": len(set(hosts[0]))}
+    for party, reports in heard.items():
+        expected = STAGES[kind][party]
+        assert list(dict.fromkeys(stage for stage, _, _ in reports)) == list(expected)
+        for stage, owner in expected.items():
+            counts = [done for name, done, _ in reports if name == stage]
+            totals = {total for name, _, total in reports if name == stage}
+            assert totals == {sizes[owner]}
+            assert counts == sorted(set(counts)), (party, stage, counts)  # strictly rising
+            assert counts[-1] == sizes[owner]
+            if stage != "intersect":  # one report before the first chunk, one after each
+                assert counts[0] == 0 and len(counts) == 1 + -(-sizes[owner] // 16)

@@ -5,15 +5,20 @@
 # `fill_value`, else 0); `label_type` types the label: "int" (int64, FATE's default for
 # classification; every label must be whole), "float" (float64, regression), or "auto" —
 # the default — keeping the file's type (int64 for an integer column, float64 otherwise).
+# A file with a header (or a Parquet schema) but no data rows is refused here, where it is
+# read as a job's input, rather than left to fail later as "no common ids" in PSI; an empty
+# table stays legitimate for the computing layer's own API.
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from chaihuo.components._spec import ComponentParams, ComponentSpec
+from chaihuo.computing import MalformedDataError
 from chaihuo.core import Role
 from chaihuo.ml.feature import FillMethod, LabelType, cast_labels, fill_missing
 from chaihuo.runtime import Context
@@ -64,13 +69,22 @@ def _read(ctx: Context, params: ReaderParams, inputs: Mapping[str, Any]) -> dict
             partitions=params.partitions,
             header=params.header,
         )
+    rows = dataset.count()
+    if rows == 0:
+        raise _no_rows(path, "a schema" if kind == "parquet" else "a header")
     dataset = cast_labels(dataset, params.label_type)
     dataset, filled, _ = fill_missing(dataset, params.missing_fill, params.fill_value)
     if params.missing_fill != "none":
         ctx.metrics.log("filled_cells", filled)
-    ctx.metrics.log("rows", dataset.count())
+    ctx.metrics.log("rows", rows)
     ctx.metrics.log("features", dataset.schema.num_features)
     return {"data": dataset}
+
+
+def _no_rows(path: Path, what: str) -> MalformedDataError:
+    """The file's name and what it lacks; no cell of it (the header is the party's own)."""
+    reason = f"the file has {what} but no data rows: nothing to read"
+    return MalformedDataError(f"{path}: {reason}", file=str(path), reason=reason, rows=0)
 
 
 READER = ComponentSpec(

@@ -144,11 +144,12 @@ def _start(
     plan: dict[str, Any] = {}
     try:
         if not len(ctx.hosts):
-            raise InvalidInputError(f"{family.component} needs at least one host")
+            raise InvalidInputError(f"{family.component} needs at least one host", public=True)
         if family.name == "poisson" and len(ctx.hosts) > 1:
             raise InvalidInputError(
                 "hetero_poisson supports one host (as FATE): exp(u_g + u_h1 + u_h2) would "
-                "need a product of two ciphertexts"
+                "need a product of two ciphertexts",
+                public=True,
             )
         setup = _local(family, params, inputs, exposure_colname)
         plan = _plan(family, params, setup)
@@ -167,10 +168,12 @@ def _local(
     model = load_model(inputs.get("model"), family, "guest")
     if params.predicts:
         if model is None:
-            raise InvalidInputError("predicting (predict_only or epochs: 0) needs a `model` input")
+            raise InvalidInputError(
+                "predicting (predict_only or epochs: 0) needs a `model` input", public=True
+            )
         usage = "test" if inputs.get("test") is not None else "train"
         if inputs.get(usage) is None:
-            raise InvalidInputError("predicting needs a `test` input")
+            raise InvalidInputError("predicting needs a `test` input", public=True)
         score = party_data(inputs[usage], host=False, usage=usage, exposure_colname=exposure)
         init = (model_weights(model, score.feature_names), _intercepts(model))
         meta = model.meta
@@ -179,7 +182,9 @@ def _local(
             init=init, digests={usage: score.digest}, model=model,
         )  # fmt: skip
     if inputs.get("train") is None:
-        raise InvalidInputError(f"{family.component} needs a `train` input (or a model to predict)")
+        raise InvalidInputError(
+            f"{family.component} needs a `train` input (or a model to predict)", public=True
+        )
     train = party_data(inputs["train"], host=False, usage="train", exposure_colname=exposure)
     classes = encode_labels(family, train.labels)
     setup = _Setup(
@@ -192,10 +197,12 @@ def _local(
             data = party_data(inputs[usage], host=False, usage=usage, exposure_colname=exposure)
             if data.feature_names != train.feature_names:
                 raise InvalidInputError(
-                    f"the guest's `{usage}` data has other columns than `train`"
+                    f"the guest's `{usage}` data has other columns than `train`", public=True
                 )
             if usage == "validate" and data.labels is None:
-                raise InvalidInputError("the guest's `validate` data needs the label column")
+                raise InvalidInputError(
+                    "the guest's `validate` data needs the label column", public=True
+                )
             setup.digests[usage] = data.digest
             setup.validate = data if usage == "validate" else setup.validate
             setup.score = data if usage == "test" else setup.score
@@ -258,7 +265,7 @@ def _check(
             smallest = smallest_batch(setup.train.rows, params.batch_size)
             if smallest <= features:
                 problems.append(
-                    f"{party} holds {features} features but batches have {smallest} rows: that "
+                    f"{party} holds more features than the smallest batch has rows: that "
                     "host could solve X_h^T d = g for d (and the labels); raise batch_size"
                 )
     return problems
@@ -327,14 +334,16 @@ class _Trainer:
     def fit(self) -> _Fitted:
         """Epochs until the arbiter says stop; the best validation epoch's weights if asked."""
         best: Vector | None = None
-        epochs = 0
-        for epoch in range(self.params.epochs):
+        epochs, total = 0, self.params.epochs
+        self.ctx.progress("epoch", 0, total)
+        for epoch in range(total):
             with self.phases("epoch"):
                 decision = self._epoch(epoch)
-            epochs = epoch + 1
+            epochs, stop = epoch + 1, bool(decision.get("stop"))
             if decision.get("best"):
                 best = self.w.copy()
-            if decision.get("stop"):
+            self.ctx.progress("epoch", epochs, epochs if stop else total)  # stopped: complete
+            if stop:
                 break
         if best is not None and self.params.early_stopping_rounds is not None:
             self.w = best
@@ -350,9 +359,11 @@ class _Trainer:
         loss: EncryptedVector | None = None
         order = batches(self.train.rows, self.params.batch_size, self.setup.seed,
                         self.offset + epoch, shuffle=self.params.shuffle)  # fmt: skip
+        self.ctx.progress("batch", 0, len(order))
         for number, rows in enumerate(order):
             batch_loss = self._batch(ectx.sub("batch").indexed(number), rows)
             loss = batch_loss if loss is None else loss + batch_loss
+            self.ctx.progress("batch", number + 1, len(order))
         assert loss is not None
         return self._end_epoch(ectx, epoch, loss, start)
 

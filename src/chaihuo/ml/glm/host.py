@@ -118,20 +118,26 @@ def _hello(
     }
     if differ:
         described = ", ".join(f"{k} host={v[0]!r} guest={v[1]!r}" for k, v in differ.items())
-        raise ConfigError(f"parameters differ from the guest's: {described}")
+        raise ConfigError(f"parameters differ from the guest's: {described}", public=True)
     state.model = load_model(inputs.get("model"), family, "host")
     uses_model = plan["mode"] == "predict" or plan["warm"]
     if uses_model and state.model is None:
-        raise InvalidInputError("the guest uses a saved model; this host has no `model` input")
+        raise InvalidInputError(
+            "the guest uses a saved model; this host has no `model` input", public=True
+        )
     if state.model is not None and not uses_model:
-        raise InvalidInputError("this host has a `model` input but the guest has none")
+        raise InvalidInputError("this host has a `model` input but the guest has none", public=True)
     for usage in plan["datasets"]:
         if inputs.get(usage) is None:
-            raise InvalidInputError(f"the guest has a `{usage}` input; this host has none")
+            raise InvalidInputError(
+                f"the guest has a `{usage}` input; this host has none", public=True
+            )
         state.data[usage] = party_data(inputs[usage], host=True, usage=usage)
     names = {data.feature_names for data in state.data.values()}
     if len(names) != 1:
-        raise InvalidInputError("this host's train/validate/test data have different columns")
+        raise InvalidInputError(
+            "this host's train/validate/test data have different columns", public=True
+        )
     models = None
     if state.model is not None:
         model_weights(state.model, next(iter(names)))
@@ -184,14 +190,17 @@ class _Trainer:
     def fit(self) -> Vector:
         """Epochs until the arbiter says stop (keeping the best validation epoch if asked)."""
         best: Vector | None = None
-        rows = self.train.rows
-        for epoch in range(int(self.plan["protocol"]["epochs"])):
+        rows, total = self.train.rows, int(self.plan["protocol"]["epochs"])
+        self.ctx.progress("epoch", 0, total)
+        for epoch in range(total):
             ectx = self.ctx.sub("epoch").indexed(epoch)
             start = self.w.copy()
             order = batches(rows, self.params.batch_size, self.seed, self.offset + epoch,
                             shuffle=self.params.shuffle)  # fmt: skip
+            self.ctx.progress("batch", 0, len(order))
             for number, indices in enumerate(order):
                 self._batch(ectx.sub("batch").indexed(number), indices)
+                self.ctx.progress("batch", number + 1, len(order))
             terms: dict[str, Any] = {
                 "penalty": encrypt_scalar(
                     self.key, rows * self.optimizer.penalty_loss(self.w), 2 * self.codec.exponent
@@ -206,7 +215,9 @@ class _Trainer:
             decision = expect(recv(ectx.arbiter, "decision", "arbiter decision"), dict, "decision")
             if decision.get("best"):
                 best = self.w.copy()
-            if decision.get("stop"):
+            stop = bool(decision.get("stop"))
+            self.ctx.progress("epoch", epoch + 1, epoch + 1 if stop else total)
+            if stop:
                 break
         if best is not None and self.params.early_stopping_rounds is not None:
             self.w = best

@@ -175,6 +175,8 @@ class Trainer:
         train = epoch is not None
         size, shuffle = self.params.batch_size, self.params.shuffle and train
         order = batch_order(count, size, self.seed, epoch or 0, shuffle=shuffle)
+        if train:
+            self.ctx.progress("batch", 0, len(order))
         for number, rows in enumerate(order):
             ch = peer_of(pctx.sub("batch").indexed(number), self.side.guest)
             yb = y[rows] if y is not None else None
@@ -183,6 +185,7 @@ class Trainer:
                 total += self.batch_loss(ch.sub("loss"), forward, x, rows, yb)
             if train:
                 self.backward(ch, rows, forward)
+                self.ctx.progress("batch", number + 1, len(order))
         return total / count
 
     def fit(self) -> Trained:
@@ -191,6 +194,7 @@ class Trainer:
         stopper = Convergence(params, validating=side.val_x is not None)
         best = self._snapshot()
         epochs = 0
+        self.ctx.progress("epoch", 0, params.epochs)
         for epoch in range(params.epochs):
             ectx = self.ctx.sub("epoch").indexed(epoch)
             loss = self._pass(ectx.sub("train"), side.x, side.y, epoch)
@@ -199,6 +203,7 @@ class Trainer:
                 val = self._pass(ectx.sub("validate"), side.val_x, side.val_y, None)
             epochs = epoch + 1
             is_best, stop = self._decide(ectx, epoch, stopper, loss, val)
+            self.ctx.progress("epoch", epochs, epochs if stop else params.epochs)
             if is_best:
                 best = self._snapshot()
             if stop:
@@ -222,14 +227,15 @@ class Trainer:
                 raise TrainingDivergedError(f"the guest stopped training: {decision['error']}")
             return bool(decision["best"]), bool(decision["stop"])
         reported = loss if self.params.compute_loss else None
-        error = None
+        error, shared = None, None
         for name, value in (("training", reported), ("validation", val)):
             if value is not None and (not math.isfinite(value) or abs(value) > _DIVERGED):
+                shared = f"the {name} loss diverged: lower the learning rate"
                 error = f"the {name} loss ({value:.4g}) diverged: lower the learning rate"
         best, stop = stopper.update(reported, val) if error is None else (False, True)
-        peer.put("decision", {"best": best, "stop": stop, "error": error})
+        peer.put("decision", {"best": best, "stop": stop, "error": shared})  # no loss value
         if error is not None:
-            raise TrainingDivergedError(error)
+            raise TrainingDivergedError(error, public=shared or True)
         if reported is not None:
             self.ctx.metrics.log("loss", reported, step=epoch)
         if val is not None:
