@@ -7,6 +7,7 @@ from chaihuo.core._errors import (
     ErrorSpec,
     InvalidInputError,
     error_spec,
+    shared_reason,
     spec_for_exception,
 )
 from chaihuo.core._logging import JsonLineFormatter, configure_logging
@@ -29,5 +30,6 @@ __all__ = [
     "error_spec",
     "load_settings",
     "parse_party_id",
+    "shared_reason",
     "spec_for_exception",
 ]

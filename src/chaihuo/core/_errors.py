@@ -12,6 +12,7 @@ __all__ = [
     "ErrorSpec",
     "InvalidInputError",
     "error_spec",
+    "shared_reason",
     "spec_for_exception",
 ]
 
@@ -77,13 +78,21 @@ def spec_for_exception(exc: BaseException) -> ErrorSpec:
 
 
 class ChaihuoError(Exception):
-    """Root of every error chaihuo raises on purpose; `code` selects the catalog entry."""
+    """Root of every error chaihuo raises on purpose; `code` selects the catalog entry.
+
+    `message` (and `details`) are for this party's own operator and may quote its data: a
+    cell, a path, a label value. What another party may read is `shared_reason(exc)`: the
+    code and the public text, which the raiser vouches quotes no data (parameters all parties
+    agreed on, a protocol step): `public=True` when the message itself is such a text,
+    `public="..."` to give one; without it the peer reads the catalog's generic summary."""
 
     code: ClassVar[str] = "INTERNAL"
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
+        public = details.pop("public", False)  # a keyword, kept out of the typed details
         self.message = message
+        self.public: str | None = message if public is True else (public or None)
         self.details = details
 
     @property
@@ -96,6 +105,14 @@ class ChaihuoError(Exception):
             return self.message
         extra = ", ".join(f"{key}={value!r}" for key, value in sorted(self.details.items()))
         return f"{self.message} ({extra})"
+
+
+def shared_reason(exc: BaseException) -> str:
+    """What a peer may read of `exc`: `CODE: public text` (or the catalog summary); never the
+    message, which may quote this party's data (see ChaihuoError)."""
+    spec = spec_for_exception(exc)
+    public = getattr(exc, "public", None)
+    return f"{spec.code}: {public if isinstance(public, str) and public else spec.summary}"
 
 
 class InvalidInputError(ChaihuoError, ValueError):

@@ -76,7 +76,8 @@ def check_aligned(mine: bytes, theirs: object, peer: str) -> None:
     if not isinstance(theirs, bytes) or theirs != mine:
         raise ProtocolViolationError(
             f"rows are not aligned with {peer}: run psi (with share_with_hosts) on the same "
-            "partition count before a vertical algorithm"
+            "partition count before a vertical algorithm",
+            public=True,
         )
 
 
@@ -105,10 +106,12 @@ def training_arrays(dataset: object, *, host: bool, usage: str, component: str) 
     if host and arrays.labels is not None:
         raise InvalidInputError(
             f"host `{usage}` data has a label column {dataset.schema.label_name!r}: only the "
-            f"guest may hold labels in {component} (leave `label` unset in the host's reader)"
+            f"guest may hold labels in {component} (leave `label` unset in the host's reader)",
+            public=f"host `{usage}` data has a label column: only the guest may hold labels "
+            f"in {component} (leave `label` unset in the host's reader)",
         )
     if arrays.rows == 0:
-        raise InvalidInputError(f"`{usage}` data has no rows")
+        raise InvalidInputError(f"`{usage}` data has no rows", public=True)
     return arrays
 
 
@@ -123,6 +126,8 @@ def check_features(names: tuple[str, ...], features: npt.NDArray[np.float64], us
         raise InvalidInputError(
             f"`{usage}` data has {what}{len(bad)} feature column(s) with missing or infinite "
             "values: fill them in the reader (or drop the columns) before training",
+            public=f"`{usage}` data has feature columns with missing or infinite values: fill "
+            "them in the reader (or drop the columns) before training",
             columns=bad[:20],
         )
     if features.shape[0] > 1:
@@ -140,7 +145,9 @@ def check_features(names: tuple[str, ...], features: npt.NDArray[np.float64], us
 def label_classes(labels: npt.NDArray[Any] | None, component: str) -> list[Any]:
     """The sorted classes of the guest's label (one one-vs-rest model each when more than 2)."""
     if labels is None:
-        raise InvalidInputError(f"{component} needs a label column in the guest's `train` data")
+        raise InvalidInputError(
+            f"{component} needs a label column in the guest's `train` data", public=True
+        )
     classes = [c.item() if hasattr(c, "item") else c for c in np.unique(labels)]
     if len(classes) < 2:
         raise InvalidInputError(f"the label has a single class {classes}: nothing to learn")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chaihuo.core import ChaihuoError, InvalidInputError
+from chaihuo.core import ChaihuoError, InvalidInputError, shared_reason
 from chaihuo.crypto.paillier import EncryptedVector, PaillierPublicKey
 from chaihuo.federation import ProtocolViolationError, ReceiveTimeoutError
 from chaihuo.ml.glm._phases import Phases
@@ -118,5 +118,6 @@ def follower_start(
 
 
 def _reason(exc: BaseException) -> str:
-    # The shared reason omits `details` (e.g. column names), which stay in the local error.
-    return exc.message if isinstance(exc, ChaihuoError) else f"{type(exc).__name__}: {exc}"
+    # What crosses is the code and a text vouched free of data (chaihuo.core.shared_reason):
+    # the message may quote this party's data (its labels' classes, say) and stays local.
+    return shared_reason(exc)

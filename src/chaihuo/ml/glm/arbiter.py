@@ -89,7 +89,7 @@ def _hello(params: GlmParams, plan: dict[str, Any]) -> dict[str, Any]:
         if plan["protocol"].get(name) != value
     ]
     if differ:
-        raise ConfigError(f"parameters differ from the guest's: {', '.join(differ)}")
+        raise ConfigError(f"parameters differ from the guest's: {', '.join(differ)}", public=True)
     return {}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chaihuo.core import ChaihuoError, InvalidInputError
+from chaihuo.core import ChaihuoError, InvalidInputError, shared_reason
 from chaihuo.crypto.paillier import PaillierKeyPair, PaillierPool, PaillierPublicKey
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml.sshe._he import POOL_MIN_CELLS
@@ -19,8 +19,8 @@ __all__ = ["exchange_keys", "pool_policy", "reason", "receive_status", "send_sta
 
 
 def reason(exc: BaseException) -> str:
-    """A one-line cause for the peer."""
-    return f"{type(exc).__name__}: {exc}"
+    """A one-line cause for the peer: its code and a data-free text (core.shared_reason)."""
+    return shared_reason(exc)
 
 
 def send_status(

@@ -140,7 +140,8 @@ def _predict(peer: Any, part: GuestPart, setup: _Setup, params: SsheParams) -> P
 def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setup:
     if len(ctx.hosts) != 1:
         error = InvalidInputError(
-            f"hetero_sshe_lr runs with exactly one host (as FATE), this job has {len(ctx.hosts)}"
+            f"hetero_sshe_lr runs with exactly one host (as FATE), this job has {len(ctx.hosts)}",
+            public=True,
         )
         for host in ctx.sub("setup").hosts:
             send_status(host, "plan", {}, error)
@@ -157,7 +158,7 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
         assert setup is not None
         problems = _check(params, setup, hello)
         if problems:
-            failure = InvalidInputError("; ".join(problems))
+            failure = InvalidInputError("; ".join(problems), public=True)  # data-free
     plan = {} if setup is None else _plan(params, setup)
     send_status(peer, "plan", plan, failure)
     if failure is not None:
@@ -172,17 +173,21 @@ def _local(params: SsheParams, inputs: Mapping[str, Any]) -> _Setup:
     model = load_model(inputs.get("model"), "guest")
     if params.predicts:
         if model is None:
-            raise InvalidInputError("predicting (predict_only or epochs: 0) needs a `model` input")
+            raise InvalidInputError(
+                "predicting (predict_only or epochs: 0) needs a `model` input", public=True
+            )
         usage = "test" if inputs.get("test") is not None else "train"
         if inputs.get(usage) is None:
-            raise InvalidInputError("predicting needs a `test` input")
+            raise InvalidInputError("predicting needs a `test` input", public=True)
         score = party_data(inputs[usage], host=False, usage=usage)
         classes = list(model.meta.get("classes", []))
         models = int(model.meta.get("models", 1))
         return _Setup("predict", score, classes, models, 0, model=model,
                       digests={usage: score.digest})  # fmt: skip
     if inputs.get("train") is None:
-        raise InvalidInputError("hetero_sshe_lr needs a `train` input (or a model to predict)")
+        raise InvalidInputError(
+            "hetero_sshe_lr needs a `train` input (or a model to predict)", public=True
+        )
     train = party_data(inputs["train"], host=False, usage="train")
     classes = class_labels(train.labels)
     seed = params.random_seed if params.random_seed is not None else secrets.randbits(62)
@@ -194,7 +199,9 @@ def _local(params: SsheParams, inputs: Mapping[str, Any]) -> _Setup:
             setup.digests[usage] = data.digest
             if usage == "validate":
                 if data.labels is None:
-                    raise InvalidInputError("the guest's `validate` data needs the label column")
+                    raise InvalidInputError(
+                        "the guest's `validate` data needs the label column", public=True
+                    )
                 setup.validate = data
             else:
                 setup.score = data
@@ -241,8 +248,8 @@ def _check(params: SsheParams, setup: _Setup, hello: dict[str, Any]) -> list[str
         widest = max(int(hello.get("width", 0)), setup.train.features.shape[1] + 1)
         if smallest <= widest:
             problems.append(
-                f"with reveal_every_iter each party learns X^T·e of batches as small as "
-                f"{smallest} rows while one holds {widest} columns: it could solve for e (and "
-                "the labels or the other's scores); raise batch_size or keep weights shared"
+                "with reveal_every_iter each party learns X^T·e of batches with fewer rows "
+                "than one party has columns: it could solve for e (and the labels or the "
+                "other's scores); raise batch_size or keep weights shared"
             )
     return problems

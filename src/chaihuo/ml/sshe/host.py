@@ -120,7 +120,7 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
         )
     if plan.get("score") not in setup.data:
         problems.append(f"the host has no `{plan.get('score')}` input to score")
-    error = InvalidInputError("; ".join(problems)) if problems else None
+    error = InvalidInputError("; ".join(problems), public=True) if problems else None
     send_status(peer, "ack", {}, error)
     if error is not None:
         raise error
@@ -131,7 +131,9 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
 def _local(params: SsheParams, inputs: Mapping[str, Any]) -> tuple[_Setup, dict[str, Any]]:
     model = load_model(inputs.get("model"), "host")
     if params.predicts and model is None:
-        raise InvalidInputError("predicting (predict_only or epochs: 0) needs a `model` input")
+        raise InvalidInputError(
+            "predicting (predict_only or epochs: 0) needs a `model` input", public=True
+        )
     usages: tuple[str, ...] = ("train", "validate", "test")
     if params.predicts:
         usages = ("test",) if inputs.get("test") is not None else ("train",)

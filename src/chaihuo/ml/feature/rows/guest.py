@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.core import ChaihuoError
+from chaihuo.core import ChaihuoError, shared_reason
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._data import id_digest
 from chaihuo.runtime import Context
@@ -43,21 +43,20 @@ def send_row_codes(ctx: Context, ids: npt.NDArray[Any], codes: npt.NDArray[np.ui
     problem = check_hosts_aligned(ctx, ids)
     if problem is not None:
         ctx.hosts.put("rows", {"error": problem})
-        raise ProtocolViolationError(problem)
+        raise ProtocolViolationError(problem, public=True)
     ctx.hosts.put("rows", {"codes": np.ascontiguousarray(codes, dtype=np.uint8)})
 
 
 def notify_on_error(ctx: Context, tag: str, step: Callable[[], T]) -> T:
     """Run `step`; if it fails, tell every host under `tag` before re-raising (no host hangs).
 
-    Hosts get the message of protocol errors (alignment) only; for anything else — which may
-    describe the guest's labels or columns — they get the error type alone.
+    Hosts get the error's type and its shared reason (core.shared_reason: the code, and the
+    message only where it is vouched free of data, as the alignment check's is).
     """
     try:
         return step()
     except Exception as exc:
-        shown = str(exc) if isinstance(exc, ProtocolViolationError) else "see the guest's log"
-        notice = {"error": f"{type(exc).__name__} on the guest: {shown}"}
+        notice = {"error": f"{type(exc).__name__} on the guest: {shared_reason(exc)}"}
         best_effort(lambda: ctx.hosts.put(tag, notice))
         raise
 
