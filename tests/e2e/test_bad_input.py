@@ -1,8 +1,9 @@
 """Bad input through `chaihuo run`: every job ends fast with an error that names its cause."""
 
 # Documented behaviour checked here:
-# - guest and host ids with nothing in common: `psi` (min_intersection, default 1) fails on
-#   EVERY party with "no common ids"; the guest tells each host one bit (enough / not enough).
+# - guest and host ids with nothing in common: `psi` (min_intersection, default 100) fails on
+#   EVERY party: "no common ids" on the guest, "fewer than min_intersection" on the hosts
+#   (the guest tells each host one bit: enough / not enough).
 # - `security: {paillier_bits: 1024}`: refused by `chaihuo run` while validating the job,
 #   before any party process starts (and again by each worker, should one be started).
 # - a ragged CSV row: the reader's error names the file and the line.
@@ -93,7 +94,11 @@ def test_disjoint_ids_fail_psi_on_every_party_with_no_common_ids(tmp_path: Path)
     errors = _party_errors(tmp_path / "runs")
     assert set(errors) == {"9999", "10000"}
     for party, error in errors.items():
-        assert "no common ids" in error and "PsiIntersectionError" in error, (party, error)
+        assert "PsiIntersectionError" in error, (party, error)
+    # the guest knows the intersection is empty; a host learns one bit: below the guest's
+    # min_intersection (default 100), nothing about how far below
+    assert "no common ids" in errors["9999"]
+    assert "fewer than min_intersection=100" in errors["10000"]
     assert seconds < WALL_S
 
 
@@ -112,7 +117,8 @@ def test_one_disjoint_host_of_two_empties_the_intersection_for_all(tmp_path: Pat
     assert code == 1, output
     errors = _party_errors(tmp_path / "runs")
     assert set(errors) == {"9999", "10000", "10001"}
-    assert all("no common ids" in error for error in errors.values()), errors
+    assert "no common ids" in errors["9999"]
+    assert all("fewer than min_intersection" in errors[host] for host in ("10000", "10001"))
     assert seconds < WALL_S
 
 

@@ -5,6 +5,7 @@ from chaihuo.components._spec import (
     ComponentError,
     ComponentParams,
     ComponentSpec,
+    ParamsByParty,
     Registry,
     RoleRunner,
     validate_params,
@@ -17,6 +18,7 @@ from chaihuo.components._task import (
     RoleOutcome,
 )
 from chaihuo.components._worker import check_security
+from chaihuo.computing import remove_stale_spill
 
 __all__ = [
     "ComponentError",
@@ -24,12 +26,14 @@ __all__ = [
     "ComponentSpec",
     "ComponentTask",
     "FederationPlan",
+    "ParamsByParty",
     "PartyResult",
     "PartyTask",
     "Registry",
     "RoleOutcome",
     "RoleRunner",
     "check_security",
+    "remove_stale_spill",
     "save_outputs",
     "validate_params",
 ]

@@ -14,8 +14,12 @@ __all__ = [
     "ComponentError",
     "ComponentParams",
     "ComponentSpec",
+    "ParamsByParty",
+    "PlanParams",
+    "Produces",
     "Registry",
     "RoleRunner",
+    "learner_outputs",
     "validate_params",
 ]
 
@@ -35,6 +39,19 @@ class ComponentParams(BaseModel):
 RoleRunner = Callable[[Any, Any, Mapping[str, Any]], Mapping[str, Any]]
 """(ctx, params of the spec's model, inputs by name) → outputs by name, for one role."""
 
+Produces = Callable[[Role, Mapping[str, Any]], frozenset[str]]
+"""(role, that role's raw params) → the outputs the role hands to later components."""
+
+ParamsByParty = dict[tuple[Role, str], dict[str, Any]]
+"""One component's raw parameters for each (role, party id) it runs on."""
+
+PlanParams = Callable[[ParamsByParty, frozenset[tuple[Role, str]]], ParamsByParty]
+"""(params by party, (role, output) pairs later components read) → the params to run with.
+
+The launcher calls it once per job before any party starts, so that a setting left to
+"auto" resolves to the same value on every party (e.g. `psi` giving hosts the aligned
+table when a host component consumes it)."""
+
 
 @dataclass(frozen=True)
 class ComponentSpec:
@@ -48,11 +65,28 @@ class ComponentSpec:
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     optional_inputs: tuple[str, ...] = field(default=())
+    required_roles: frozenset[Role] = field(default=frozenset())
+    produces: Produces | None = None
+    produces_hint: str = field(default="", metadata={"doc": "How to get an output to a role."})
+    plan: PlanParams | None = None
 
     @property
     def roles(self) -> frozenset[Role]:
         """Roles this component runs on."""
         return frozenset(self.runners)
+
+    def outputs_of(self, role: Role, raw_params: Mapping[str, Any]) -> frozenset[str]:
+        """The outputs `role` produces with these params (all of `outputs` unless declared)."""
+        if role not in self.runners:
+            return frozenset()
+        if self.produces is None:
+            return frozenset(self.outputs)
+        return self.produces(role, raw_params)
+
+
+def learner_outputs(role: Role, raw_params: Mapping[str, Any]) -> frozenset[str]:
+    """A vertical learner's outputs: every role keeps its model part, the guest the predictions."""
+    return frozenset({"model", "predictions"} if role is Role.GUEST else {"model"})
 
 
 def validate_params(spec: ComponentSpec, raw: Mapping[str, Any], where: str) -> ComponentParams:

@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chaihuo.core import Role
 
-__all__ = ["ComponentTask", "FederationPlan", "PartyResult", "PartyTask", "RoleOutcome"]
+__all__ = [
+    "ComponentTask",
+    "FederationPlan",
+    "OutcomeStatus",
+    "PartyResult",
+    "PartyStatus",
+    "PartyTask",
+    "RoleOutcome",
+]
 
 
 class FederationPlan(BaseModel):
@@ -54,24 +62,37 @@ class PartyTask(BaseModel):
     federation: FederationPlan
 
 
+OutcomeStatus = Literal["running", "success", "failed", "canceled", "skipped"]
+PartyStatus = Literal["running", "success", "failed", "canceled"]
+
+
 class RoleOutcome(BaseModel):
-    """How one component went for one role of this party."""
+    """How one component went (or is going) for one role of this party."""
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal["success", "failed", "skipped"]
-    error: str | None = None
+    status: OutcomeStatus
+    error: str | None = Field(None, description="This party's own full error text.")
+    code: str | None = Field(None, description="The error's catalog code.")
     seconds: float = 0.0
     metrics: dict[str, float] = Field(default_factory=dict)
     outputs: dict[str, str] = Field(default_factory=dict)
 
 
 class PartyResult(BaseModel):
-    """The worker's report: overall status and every component's outcome per role."""
+    """The worker's report: overall status and every component's outcome per role.
+
+    The worker rewrites it (atomically) whenever a component starts or ends, so that what a
+    party had finished, and its own error, survive the party being stopped or killed.
+    `status` is "canceled" when the party stopped because a peer failed or it was told to
+    stop (a signal); "failed" when it failed of its own accord."""
 
     model_config = ConfigDict(extra="forbid")
 
     party_id: str
-    status: Literal["success", "failed"]
+    status: PartyStatus
     error: str | None = None
+    code: str | None = None
+    component: str | None = Field(None, description="Where the party failed or stopped.")
+    stopped_by: str | None = Field(None, description="Why it was told to stop (a signal).")
     components: dict[str, dict[Role, RoleOutcome]] = Field(default_factory=dict)

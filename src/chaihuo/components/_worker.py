@@ -1,8 +1,8 @@
-"""One party's worker process: starts its node, runs every role's component DAG, reports JSON."""
+"""One party's worker: starts its node, runs every role's component DAG, keeps its report."""
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 import threading
 import time
@@ -13,10 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chaihuo.components._abort import AbortNotice, tell_peers, watch_peers
 from chaihuo.components._audit import UnpickleAudit
+from chaihuo.components._lifecycle import Lifecycle
 from chaihuo.components._outputs import save_outputs
-from chaihuo.components._spec import Registry, validate_params
-from chaihuo.components._task import PartyResult, PartyTask, RoleOutcome
+from chaihuo.components._report import PartyReport, error_code
+from chaihuo.components._spec import ComponentError, ComponentSpec, Registry, validate_params
+from chaihuo.components._task import ComponentTask, PartyResult, PartyTask, RoleOutcome
 from chaihuo.computing import LocalComputing
 from chaihuo.core import ChaihuoError, ConfigError, PartyId, Role
 from chaihuo.federation import (
@@ -27,20 +30,16 @@ from chaihuo.federation import (
     SerdeCodec,
     TlsConfig,
 )
-from chaihuo.runtime import CipherSuite, Context, MetricsSink, Roster, SecurityPolicy
+from chaihuo.runtime import (
+    CipherSuite,
+    Context,
+    MetricsSink,
+    ProgressRecord,
+    Roster,
+    SecurityPolicy,
+)
 
 __all__ = ["check_security", "main", "run_party"]
-
-
-class _Events:
-    """Progress events (JSON lines) the launcher tails to show what each party is doing."""
-
-    def __init__(self, path: Path) -> None:
-        self._path, self._lock = path, threading.Lock()
-
-    def emit(self, **event: Any) -> None:
-        with self._lock, self._path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"time": time.time(), **event}) + "\n")
 
 
 def _node(task: PartyTask, settings: FederationSettings) -> GrpcNode:
@@ -61,13 +60,30 @@ def _node(task: PartyTask, settings: FederationSettings) -> GrpcNode:
     return GrpcNode(config).start()
 
 
-def _run_role(
-    task: PartyTask,
-    ctx: Context,
-    registry: Registry,
-    events: _Events,
-    outcomes: dict[str, RoleOutcome],
-) -> None:
+def _gather_inputs(
+    spec: ComponentSpec, component: ComponentTask, produced: Mapping[str, Any], role: Role
+) -> dict[str, Any]:
+    """The inputs this role gets; a typed error naming what is missing, never a KeyError.
+
+    An input whose producer ran on this role but did not hand it this output, or a required
+    input that is absent, is refused here; the launcher refuses both at plan time already."""
+    inputs: dict[str, Any] = {}
+    for name, ref in component.inputs.items():
+        source = ref.split(".")[0]
+        if ref in produced:
+            inputs[name] = produced[ref]
+        elif source in produced or name in spec.inputs:
+            raise ComponentError(
+                f"{component.id} ({spec.name}) on the {role.value} needs input {name!r} from "
+                f"{ref}, which this party's {source!r} did not produce for the {role.value}"
+            )
+    for name in spec.inputs:
+        if name not in inputs:
+            raise ComponentError(f"{component.id} ({spec.name}) needs input {name!r}")
+    return inputs
+
+
+def _run_role(task: PartyTask, ctx: Context, registry: Registry, report: PartyReport) -> None:
     produced: dict[str, Any] = {}
     role = ctx.role
     for component in task.components:
@@ -75,30 +91,25 @@ def _run_role(
             continue
         spec = registry.get(component.component)
         started = time.perf_counter()
-        events.emit(component=component.id, role=role.value, event="start")
+        report.started(component.id, role)
         try:
             params = validate_params(spec, component.params[role], f"{component.id} on {role}")
-            inputs = {
-                name: produced[ref] for name, ref in component.inputs.items() if ref in produced
-            }
-            sub = ctx.sub(component.id)
-            outputs = dict(spec.runners[role](sub, params, inputs))
+            inputs = _gather_inputs(spec, component, produced, role)
+            outputs = dict(spec.runners[role](ctx.sub(component.id), params, inputs))
+            directory = task.work_dir / task.party_id / role.value / component.id
+            outcome = RoleOutcome(
+                status="success",
+                seconds=time.perf_counter() - started,
+                metrics=ctx.metrics_sink.latest(component.id),
+                outputs=save_outputs(outputs, directory),
+            )
         except BaseException as exc:
-            seconds = time.perf_counter() - started
-            message = f"{type(exc).__name__}: {exc}"
-            outcomes[component.id] = RoleOutcome(status="failed", error=message, seconds=seconds)
-            events.emit(component=component.id, role=role.value, event="failed", error=message)
+            report.failed(component.id, role, exc)
             raise
+        produced[component.id] = True
         for name, value in outputs.items():
             produced[f"{component.id}.{name}"] = value
-        directory = task.work_dir / task.party_id / role.value / component.id
-        outcomes[component.id] = RoleOutcome(
-            status="success",
-            seconds=time.perf_counter() - started,
-            metrics=ctx.metrics_sink.latest(component.id),
-            outputs=save_outputs(outputs, directory),
-        )
-        events.emit(component=component.id, role=role.value, event="success")
+        report.succeeded(component.id, role, outcome)
 
 
 def check_security(security: Mapping[str, Any], profile: str) -> SecurityPolicy:
@@ -117,152 +128,154 @@ def check_security(security: Mapping[str, Any], profile: str) -> SecurityPolicy:
     return policy
 
 
-def run_party(task: PartyTask, registry: Registry) -> PartyResult:
-    """Run every role this party plays, each in a thread sharing one node; never raises."""
-    events = _Events(task.work_dir / task.party_id / "events.jsonl")
-    result = PartyResult(party_id=task.party_id, status="success")
-    try:
-        policy = check_security(task.security, task.profile)
-        roster = Roster.from_mapping(task.roster)
-        settings = FederationSettings(
-            receive_timeout_s=task.timeout_s, send_timeout_s=task.timeout_s
-        )
-        node = _node(task, settings)
-    except BaseException as exc:
-        return PartyResult(party_id=task.party_id, status="failed", error=_describe(exc))
-    metrics = MetricsSink(task.work_dir / task.party_id / "metrics.jsonl")
-    computing = LocalComputing(task.work_dir / task.party_id / "data")
-    errors: list[BaseException] = []
-    try:
-        contexts = []
-        for role in roster.roles_of(PartyId(task.party_id)):
-            cipher = CipherSuite(policy)
-            local = Party(role, PartyId(task.party_id))
-            federation = node.federation(
-                task.job_id,
-                local,
-                list(roster),
-                task.federation.addresses,
-                codec=SerdeCodec(keyring=cipher.keyring),
-                settings=settings,
-            )
-            contexts.append(
-                Context(
-                    local=local,
-                    roster=roster,
-                    federation=federation,
-                    computing=computing,
-                    cipher=cipher,
-                    metrics=metrics,
-                    base_dir=task.base_dir,
-                )
-            )
-        outcomes: dict[Role, dict[str, RoleOutcome]] = {}
+class _PartyRun:
+    """One party's run: its node, one thread per role, and how it stops (see `_lifecycle`)."""
 
-        def work(ctx: Context) -> None:
-            try:
-                _run_role(task, ctx, registry, events, outcomes.setdefault(ctx.role, {}))
-            except BaseException as exc:
-                errors.append(exc)
-                reason = f"{ctx.local} failed: {_describe(exc)}"
-                _tell_peers(ctx, reason)
-                node.cancel_job(task.job_id, reason)
+    def __init__(self, task: PartyTask, registry: Registry) -> None:
+        self.task, self.registry = task, registry
+        self.report = PartyReport(task.work_dir / task.party_id, task.party_id)
+        self.node: GrpcNode | None = None
+        self._stop_reason: str | None = None
 
-        _watch_peers(contexts[0], lambda reason: node.cancel_job(task.job_id, reason))
+    def cancel(self, reason: str) -> None:
+        """Cancel the job on this node: every pending receive and send raises at once."""
+        if self.node is not None:
+            self.node.cancel_job(self.task.job_id, reason)
 
-        threads = [threading.Thread(target=work, args=(c,), name=str(c.local)) for c in contexts]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for ctx in contexts:
-            ctx.cipher.close()
-            ctx.federation.close()
-        result.components = _by_component(outcomes)
-    finally:
-        computing.stop()
-        node.stop(grace=1.0)
-    if errors:
-        result.status, result.error = "failed", _describe(errors[0])
-    return result
+    def stop(self, reason: str) -> None:
+        """Told to stop (a signal, or the launcher vanished): record it, then cancel."""
+        self._stop_reason = reason
+        self.report.stopped(reason)
+        self.cancel("a party was stopped")
 
-
-_ABORT_TAG = "chaihuo-control.abort"
-_ABORT_SEND_S = 5.0
-
-
-def _remote_parties(ctx: Context) -> list[Party]:
-    return [p for p in ctx.roster if p.party_id != ctx.local.party_id]
-
-
-def _tell_peers(ctx: Context, reason: str) -> None:
-    """Best effort: tell every other party why this one stopped, so they fail with the cause
-    instead of waiting for their receive deadline (bounded: a dead peer must not hold us)."""
-    targets = {p.party_id: p for p in reversed(_remote_parties(ctx))}
-    if not targets:
-        return
-    sender = threading.Thread(
-        target=lambda: ctx.federation.remote(reason, _ABORT_TAG, list(targets.values())),
-        name="abort-notice",
-        daemon=True,
-    )
-    sender.start()
-    sender.join(_ABORT_SEND_S)
-
-
-def _watch_peers(ctx: Context, cancel: Any) -> None:
-    """One daemon thread per remote party: an abort notice cancels this node's job."""
-    firsts: dict[str, Party] = {}
-    for party in ctx.roster:
-        firsts.setdefault(party.party_id, party)
-    if firsts.get(ctx.local.party_id) != ctx.local:
-        return
-
-    def watch(peer: Party) -> None:
+    def run(self) -> PartyResult:
+        """Run every role this party plays, each in a thread sharing one node; never raises."""
+        task = self.task
         try:
-            reason = ctx.federation.get(_ABORT_TAG, [peer])[0]
-        except BaseException:  # the job ended (federation closed) or was cancelled
-            return
-        cancel(f"cancelled because {reason}")
+            policy = check_security(task.security, task.profile)
+            roster = Roster.from_mapping(task.roster)
+            settings = FederationSettings(
+                receive_timeout_s=task.timeout_s, send_timeout_s=task.timeout_s
+            )
+            self.node = _node(task, settings)
+        except BaseException as exc:
+            self.report.failed(None, None, exc)
+            return self.report.finish()
+        node, party_dir = self.node, task.work_dir / task.party_id
+        metrics = MetricsSink(party_dir / "metrics.jsonl")
+        metrics.on_progress(self._forward_progress)
+        computing = LocalComputing(party_dir / "data")
+        try:
+            contexts = [
+                self._context(
+                    node,
+                    role,
+                    roster=roster,
+                    policy=policy,
+                    settings=settings,
+                    computing=computing,
+                    metrics=metrics,
+                )
+                for role in roster.roles_of(PartyId(task.party_id))
+            ]
+            if self._stop_reason is None:
+                watch_peers(contexts[0], self.cancel)
+                threads = [
+                    threading.Thread(target=self._work, args=(c,), name=str(c.local))
+                    for c in contexts
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            for ctx in contexts:
+                ctx.cipher.close()
+                ctx.federation.close()
+        finally:
+            computing.stop()
+            node.stop(grace=1.0)
+        return self.report.finish()
 
-    for peer in _remote_parties(ctx):
-        threading.Thread(target=watch, args=(peer,), name=f"watch-{peer}", daemon=True).start()
+    def _forward_progress(self, record: ProgressRecord) -> None:
+        """Progress of long components to the launcher's console (the job's metrics file has
+        them already)."""
+        self.report.emit(
+            event="progress",
+            component=record.namespace.split(".")[0],
+            stage=record.stage,
+            done=record.done,
+            total=record.total,
+            rate=record.rate,
+            eta=record.eta,
+        )
+
+    def _context(
+        self,
+        node: GrpcNode,
+        role: Role,
+        *,
+        roster: Roster,
+        policy: SecurityPolicy,
+        settings: FederationSettings,
+        computing: LocalComputing,
+        metrics: MetricsSink,
+    ) -> Context:
+        cipher = CipherSuite(policy)
+        local = Party(role, PartyId(self.task.party_id))
+        federation = node.federation(
+            self.task.job_id,
+            local,
+            list(roster),
+            self.task.federation.addresses,
+            codec=SerdeCodec(keyring=cipher.keyring),
+            settings=settings,
+        )
+        return Context(
+            local=local,
+            roster=roster,
+            federation=federation,
+            computing=computing,
+            cipher=cipher,
+            metrics=metrics,
+            base_dir=self.task.base_dir,
+        )
+
+    def _work(self, ctx: Context) -> None:
+        try:
+            _run_role(self.task, ctx, self.registry, self.report)
+        except BaseException as exc:  # recorded by _run_role; peers get the code only
+            if error_code(exc) == "FEDERATION_CANCELLED" or self._stop_reason is not None:
+                return  # a peer's failure or a stop: whoever caused it tells the others
+            notice = AbortNotice(error_code(exc), self.report.result.component)
+            tell_peers(ctx, notice)
+            self.cancel(notice.reason(ctx.local))
 
 
-def _by_component(
-    outcomes: dict[Role, dict[str, RoleOutcome]],
-) -> dict[str, dict[Role, RoleOutcome]]:
-    merged: dict[str, dict[Role, RoleOutcome]] = {}
-    for role, per_component in outcomes.items():
-        for component_id, outcome in per_component.items():
-            merged.setdefault(component_id, {})[role] = outcome
-    return merged
-
-
-def _describe(exc: BaseException) -> str:
-    code = getattr(exc, "code", None)
-    prefix = f"[{code}] " if isinstance(code, str) else ""
-    return f"{prefix}{type(exc).__name__}: {exc}"
+def run_party(task: PartyTask, registry: Registry) -> PartyResult:
+    """Run one party's share of a job in this process; never raises (see `_PartyRun`)."""
+    return _PartyRun(task, registry).run()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m chaihuo.components.worker TASK.json`: run, write result.json, exit 0 or 1."""
+    """`python -m chaihuo.components TASK.json [--parent-pid PID]`: run, keep result.json
+    current, exit 0 (success), 1 (failed or canceled by a peer), 128 + N (stopped by signal N)
+    or 2 (a crash outside run_party)."""
     from chaihuo.components.builtin import default_registry  # noqa: PLC0415 - entry point only
 
     args = sys.argv[1:] if argv is None else argv
+    os.umask(0o077)  # everything a party writes is private to its user
     task = PartyTask.model_validate_json(Path(args[0]).read_text(encoding="utf-8"))
+    parent = int(args[2]) if len(args) == 3 and args[1] == "--parent-pid" else None
+    run = _PartyRun(task, default_registry())
+    lifecycle = Lifecycle(run.stop, run.report.finish, parent_pid=parent).install()
     audit = UnpickleAudit().install()
     try:
-        result = run_party(task, default_registry())
+        result = run.run()
     except BaseException:  # run_party reports its own failures; this is a last resort
         traceback.print_exc()
         return 2
     finally:
         audit.write(task.work_dir / task.party_id / "audit.json")
-    out = task.work_dir / task.party_id / "result.json"
-    out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    if lifecycle.exit_code is not None:
+        return lifecycle.exit_code
     return 0 if result.status == "success" else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,6 +16,7 @@ from chaihuo.computing._keys import canonical_key, key_hash, partition_of
 from chaihuo.computing._local import LocalComputing, LocalTable
 from chaihuo.computing._session import ComputingSession
 from chaihuo.computing._spark import SparkComputing, SparkTable
+from chaihuo.computing._spill import remove_stale_spill
 from chaihuo.computing._table import Table
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "key_hash",
     "open_computing",
     "partition_of",
+    "remove_stale_spill",
 ]

@@ -21,6 +21,7 @@ from chaihuo.computing._errors import (
 )
 from chaihuo.computing._local_pool import TaskRunner, pickle_function, task
 from chaihuo.computing._session import ComputingSession, default_workers, pairs_of
+from chaihuo.computing._spill import SpillLock, remove_stale_spill
 from chaihuo.computing._storage import (
     EMPTY,
     Segment,
@@ -89,11 +90,13 @@ class LocalComputing(ComputingSession):
         self._tables = self.data_dir / "tables"
         self._tmp = self.data_dir / "tmp" / self.session_id
         self._tmp.mkdir(parents=True, exist_ok=True)
+        spill_lock = SpillLock(self._tmp)
+        remove_stale_spill(self._tmp.parent)  # what killed sessions left behind
         self.workers = workers or default_workers()
         self.inline_below = inline_below
         self._runner = TaskRunner(self.workers)
         self._stopped = False
-        self._finalizer = weakref.finalize(self, _cleanup, self._runner, self._tmp)
+        self._finalizer = weakref.finalize(self, _cleanup, self._runner, self._tmp, spill_lock)
 
     @property
     def default_partitions(self) -> int:
@@ -210,9 +213,10 @@ def _removed_on_error(directory: Path) -> Iterator[None]:
         raise
 
 
-def _cleanup(runner: TaskRunner, tmp: Path) -> None:
+def _cleanup(runner: TaskRunner, tmp: Path, lock: SpillLock) -> None:
     runner.close()
     shutil.rmtree(tmp, ignore_errors=True)
+    lock.release()
 
 
 def _check_meta(meta: Any, source: Path) -> list[list[int] | None]:

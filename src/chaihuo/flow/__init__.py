@@ -6,9 +6,9 @@ from chaihuo.flow._dsl import (
     JobInvalidError,
     load_job_file,
     topological_order,
-    validate_job,
 )
 from chaihuo.flow._local import JobSummary, plan_tasks, run_job_locally
+from chaihuo.flow._plan import resolve_job, validate_job
 
 __all__ = [
     "ComponentEntry",
@@ -17,6 +17,7 @@ __all__ = [
     "JobSummary",
     "load_job_file",
     "plan_tasks",
+    "resolve_job",
     "run_job_locally",
     "topological_order",
     "validate_job",

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from chaihuo.components import ComponentError, Registry, validate_params
 from chaihuo.core import ChaihuoError, Role
 from chaihuo.federation import Roster
 
@@ -109,31 +107,6 @@ def topological_order(job: JobFile) -> list[str]:
         order.append(ready[0])
         done.add(ready[0])
     return order
-
-
-def validate_job(job: JobFile, registry: Registry, roster_roles: Mapping[Role, list[str]]) -> None:
-    """Check components exist, inputs name real outputs, and every role's params validate."""
-    for cid in topological_order(job):
-        entry = job.components[cid]
-        try:
-            spec = registry.get(entry.component)
-        except ComponentError as exc:
-            raise JobInvalidError(f"component {cid!r}: {exc}") from exc
-        for name, ref in entry.inputs.items():
-            source_id, output = ref.split(".")
-            source = registry.get(job.components[source_id].component)
-            if name not in spec.inputs + spec.optional_inputs:
-                raise JobInvalidError(f"component {cid!r} ({spec.name}) has no input {name!r}")
-            if output not in source.outputs:
-                raise JobInvalidError(f"component {source_id!r} has no output {output!r}")
-        for required in spec.inputs:
-            if required not in entry.inputs:
-                raise JobInvalidError(f"component {cid!r} ({spec.name}) needs input {required!r}")
-        for role in entry.roles or list(spec.roles):
-            for party_id in roster_roles.get(role, []):
-                validate_params(
-                    spec, entry.params_for(role, party_id), f"{cid} on {role.value}:{party_id}"
-                )
 
 
 def load_job_file(path: Path) -> JobFile:

@@ -9,8 +9,8 @@ import pytest
 from chaihuo.components.builtin import default_registry
 from chaihuo.core import ConfigError
 from chaihuo.flow import JobInvalidError, load_job_file, plan_tasks, topological_order
-from chaihuo.flow._dsl import validate_job
 from chaihuo.flow._local import _roster_roles
+from chaihuo.flow._plan import validate_job
 
 GOOD = """
 name: demo-job

@@ -71,7 +71,7 @@ def test_psi_keeps_the_intersection_from_hosts_unless_shared(
             ctx,
             {"path": str(path), "id": "id", "label": "y" if ctx.role == Role.GUEST else None},
         )
-        return _component("psi", ctx, {}, **data)  # type: ignore[arg-type]
+        return _component("psi", ctx, {"min_intersection": 20}, **data)  # type: ignore[arg-type]
 
     results = run_parties(party, {"guest": 1, "host": 2}, computing=computing)  # type: ignore[arg-type]
     assert results[Party(Role.GUEST, "1")]["data"].count() == 20  # type: ignore[index]

@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-from chaihuo.components._spec import ComponentParams, ComponentSpec
+from chaihuo.components._spec import ComponentParams, ComponentSpec, learner_outputs
 from chaihuo.components.builtin._glm_runners import glm_runners
+from chaihuo.core import Role
 from chaihuo.ml.glm import LOGISTIC, GlmParams
 
 __all__ = ["HETERO_LR"]
@@ -24,4 +25,7 @@ HETERO_LR = ComponentSpec(
     runners=glm_runners(LOGISTIC),
     optional_inputs=("train", "validate", "test", "model"),
     outputs=("model", "predictions"),
+    required_roles=frozenset({Role.GUEST, Role.HOST, Role.ARBITER}),
+    produces=learner_outputs,
+    produces_hint="predictions stay with the guest",
 )

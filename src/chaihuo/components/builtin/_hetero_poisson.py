@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chaihuo.components._spec import ComponentParams, ComponentSpec
+from chaihuo.components._spec import ComponentParams, ComponentSpec, learner_outputs
 from chaihuo.components.builtin._glm_runners import glm_runners
+from chaihuo.core import Role
 from chaihuo.ml.glm import POISSON, GlmParams
 
 __all__ = ["HETERO_POISSON"]
@@ -33,4 +34,7 @@ HETERO_POISSON = ComponentSpec(
     runners=glm_runners(POISSON),
     optional_inputs=("train", "validate", "test", "model"),
     outputs=("model", "predictions"),
+    required_roles=frozenset({Role.GUEST, Role.HOST, Role.ARBITER}),
+    produces=learner_outputs,
+    produces_hint="predictions stay with the guest",
 )

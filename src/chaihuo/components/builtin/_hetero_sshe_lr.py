@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chaihuo.components._spec import ComponentParams, ComponentSpec
+from chaihuo.components._spec import ComponentParams, ComponentSpec, learner_outputs
 from chaihuo.core import Role
 from chaihuo.ml.sshe import SsheParams, run_guest, run_host
 from chaihuo.runtime import Context
@@ -38,4 +38,7 @@ HETERO_SSHE_LR = ComponentSpec(
     runners={Role.GUEST: _guest, Role.HOST: _host},
     optional_inputs=("train", "validate", "test", "model"),
     outputs=("model", "predictions"),
+    required_roles=frozenset({Role.GUEST, Role.HOST}),
+    produces=learner_outputs,
+    produces_hint="predictions stay with the guest",
 )

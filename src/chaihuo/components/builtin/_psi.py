@@ -2,12 +2,26 @@
 
 # What each role learns: the guest (the learner) learns the intersection with each host and
 # every host's set size; hosts learn the guest's set size, and the intersection only when
-# `share_with_hosts` is set. Raw ids never leave their owner: only blinded group elements
+# `share_with_hosts` is on. Raw ids never leave their owner: only blinded group elements
 # (ECDH) or blinded integers and signatures (RSA) cross the wire, under fresh per-job keys
 # and a per-job domain separator. After the protocol the guest tells every host one bit:
-# whether the intersection reached `min_intersection` (so that a job over disjoint id sets
-# fails on every party with the cause, instead of training on nothing or waiting for a
-# deadline); with the default of 1 that bit is "the intersection is empty".
+# whether the intersection reached the guest's `min_intersection` (so that a job over
+# disjoint id sets fails on every party with the cause, instead of training on nothing or
+# waiting for a deadline).
+#
+# `share_with_hosts` left unset ("auto") is resolved once per job, before any party starts:
+# on when a later component reads this psi's `data` on a host (the vertical pipeline: the
+# hosts must train on the aligned rows, as FATE's intersection does by default), off when
+# only the guest uses the result. Set it to false to keep the intersection from the hosts;
+# a host component reading it is then refused at plan time, naming this setting.
+#
+# `min_intersection` (default 100) guards against probing: a partner who brings a handful of
+# ids of its choosing could otherwise learn, from what the job does with them (a training
+# check failing on a single-class label, say), something about each of those rows. With
+# fewer common ids the job stops on every party right after psi. The guest's value governs
+# the job; a host that learns the intersection also holds it to its own value. Lower it
+# only for tiny test sets.
+#
 # From PARALLEL_FROM ids on, each party spreads its group operations over its own crypto
 # worker processes (ctx.cipher.pool; `crypto_workers` in the job's security block).
 
@@ -19,7 +33,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from chaihuo.components._spec import ComponentParams, ComponentSpec
+from chaihuo.components._spec import ComponentParams, ComponentSpec, ParamsByParty
 from chaihuo.computing import Dataset
 from chaihuo.core import InvalidInputError, Role
 from chaihuo.mpc import ecdh_psi_guest, ecdh_psi_host, rsa_psi_guest, rsa_psi_host
@@ -28,15 +42,24 @@ from chaihuo.runtime import Context
 __all__ = ["PSI"]
 
 
+MIN_INTERSECTION = 100
+"""Default smallest intersection a job may run on."""
+
+
 class PsiParams(ComponentParams):
     """Protocol and who learns the result."""
 
     protocol: Literal["ecdh", "rsa"] = "ecdh"
-    share_with_hosts: bool = Field(
-        False, description="Also tell each host its intersection (needed to train on it)."
+    share_with_hosts: bool | None = Field(
+        None,
+        description="Give each host its aligned table (needed to train on it); unset: on "
+        "exactly when a later host component reads this psi's data.",
     )
     min_intersection: int = Field(
-        1, ge=0, description="Fail on every party if fewer ids are common (0: never fail)."
+        MIN_INTERSECTION,
+        ge=0,
+        description="Stop the job on every party if fewer ids are common (0: never); a guard "
+        "against partners probing with a handful of chosen ids.",
     )
 
 
@@ -53,7 +76,7 @@ class PsiIntersectionError(InvalidInputError):
 
 
 def _too_small(found: int | None, minimum: int) -> PsiIntersectionError:
-    if minimum == 1:
+    if found == 0 or (found is None and minimum == 1):
         cause = "no common ids between the guest and the host(s): the intersection is empty"
     elif found is None:
         cause = f"the guest found fewer than min_intersection={minimum} common ids"
@@ -94,8 +117,8 @@ def _guest(ctx: Context, params: PsiParams, inputs: Mapping[str, Any]) -> dict[s
     hosts = list(ctx.hosts)
     run = ecdh_psi_guest if params.protocol == "ecdh" else rsa_psi_guest
     common = run(
-        hosts, ids, domain=_domain(ctx), send_result=params.share_with_hosts,
-        executor=_executor(ctx, ids),
+        hosts, ids, domain=_domain(ctx), send_result=bool(params.share_with_hosts),
+        executor=_executor(ctx, ids), progress=ctx.progress,
     )  # fmt: skip
     ctx.metrics.log("guest_ids", len(ids))
     ctx.metrics.log("intersection", len(common))
@@ -112,8 +135,8 @@ def _host(ctx: Context, params: PsiParams, inputs: Mapping[str, Any]) -> dict[st
     ids = _ids(dataset)
     run = ecdh_psi_host if params.protocol == "ecdh" else rsa_psi_host
     common = run(
-        ctx.guest, ids, domain=_domain(ctx), send_result=params.share_with_hosts,
-        executor=_executor(ctx, ids),
+        ctx.guest, ids, domain=_domain(ctx), send_result=bool(params.share_with_hosts),
+        executor=_executor(ctx, ids), progress=ctx.progress,
     )  # fmt: skip
     ctx.metrics.log("host_ids", len(ids))
     verdict = ctx.guest.get("enough")
@@ -125,10 +148,30 @@ def _host(ctx: Context, params: PsiParams, inputs: Mapping[str, Any]) -> dict[st
         raise InvalidInputError("psi: the guest's intersection verdict is malformed")
     if verdict[0] is not True:
         raise _too_small(len(common) if common is not None else None, verdict[1])
-    if not params.share_with_hosts:
+    if common is None:
         return {}
-    ctx.metrics.log("intersection", len(common or []))
-    return {"data": _restrict(dataset, list(common or []))}
+    if len(common) < params.min_intersection:  # this host's own guard, when it knows
+        raise _too_small(len(common), params.min_intersection)
+    ctx.metrics.log("intersection", len(common))
+    return {"data": _restrict(dataset, list(common))}
+
+
+def _plan(params: ParamsByParty, consumed: frozenset[tuple[Role, str]]) -> ParamsByParty:
+    """Resolve an unset `share_with_hosts` once for every party; refuse disagreement."""
+    auto = (Role.HOST, "data") in consumed
+    resolved = {
+        key: {**raw, "share_with_hosts": auto} if raw.get("share_with_hosts") is None else raw
+        for key, raw in params.items()
+    }
+    if len({bool(raw["share_with_hosts"]) for raw in resolved.values()}) > 1:
+        raise InvalidInputError(
+            "psi: share_with_hosts must be the same on the guest and every host"
+        )
+    return resolved
+
+
+def _produces(role: Role, raw: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset({"data"}) if role is Role.GUEST or raw.get("share_with_hosts") else frozenset()
 
 
 PSI = ComponentSpec(
@@ -139,4 +182,9 @@ PSI = ComponentSpec(
     runners={Role.GUEST: _guest, Role.HOST: _host},
     inputs=("data",),
     outputs=("data",),
+    required_roles=frozenset({Role.GUEST, Role.HOST}),
+    produces=_produces,
+    produces_hint="psi gives hosts the aligned table only with share_with_hosts: true, or "
+    "left unset",
+    plan=_plan,
 )
