@@ -11,7 +11,15 @@ from chaihuo.federation import ProtocolViolationError, ReceiveTimeoutError
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.runtime import Context, Peer
 
-__all__ = ["GlmSetupError", "expect", "expect_vector", "follower_start", "guest_start", "recv"]
+__all__ = [
+    "GlmSetupError",
+    "best_effort",
+    "expect",
+    "expect_vector",
+    "follower_start",
+    "guest_start",
+    "recv",
+]
 
 _T = TypeVar("_T")
 
@@ -59,6 +67,15 @@ def _broadcast(ctx: Context, name: str, obj: object) -> None:
     ctx.arbiter.put(name, obj)
 
 
+def best_effort(send: Callable[[], None]) -> None:
+    """Tell peers why this party is about to fail; if they are gone already (a peer that failed
+    first cancelled the job), this party's own error is still the one it raises."""
+    try:
+        send()
+    except ChaihuoError:
+        return
+
+
 def guest_start(
     ctx: Context,
     component: str,
@@ -72,7 +89,8 @@ def guest_start(
     arbiter stop at once with the guest's reason instead of waiting for their deadline.
     """
     if failure is not None:
-        _broadcast(ctx, "plan", {"ok": False, "error": f"guest {ctx.local}: {_reason(failure)}"})
+        refusal = {"ok": False, "error": f"guest {ctx.local}: {_reason(failure)}"}
+        best_effort(lambda: _broadcast(ctx, "plan", refusal))
         raise failure
     _broadcast(ctx, "plan", {"ok": True, **plan})
     hellos = [
@@ -89,9 +107,10 @@ def guest_start(
     if not problems:
         problems = check(hellos)
     verdict = {"ok": not problems, "error": "; ".join(problems) or None}
-    _broadcast(ctx, "go", verdict)
     if problems:
+        best_effort(lambda: _broadcast(ctx, "go", verdict))
         raise GlmSetupError(f"{component} cannot start: {verdict['error']}")
+    _broadcast(ctx, "go", verdict)
     return hellos
 
 
@@ -108,10 +127,11 @@ def follower_start(
         answer = {"ok": True, **hello(plan)}
     except (ChaihuoError, ValueError) as exc:
         failure, answer = exc, {"ok": False, "error": _reason(exc)}
+    if failure is not None:
+        best_effort(lambda: ctx.guest.put("hello", answer))
+        raise failure
     ctx.guest.put("hello", answer)
     verdict = expect(recv(ctx.guest, "go", f"{component} start-up"), dict, "go")
-    if failure is not None:
-        raise failure
     if not verdict.get("ok"):
         raise GlmSetupError(f"{component} cannot start: {verdict.get('error')}")
     return plan, answer

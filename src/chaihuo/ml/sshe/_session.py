@@ -26,8 +26,16 @@ def reason(exc: BaseException) -> str:
 def send_status(
     peer: Peer, name: str, payload: dict[str, Any], error: BaseException | None
 ) -> None:
-    """Send `payload`, or the error that stops this party."""
-    peer.put(name, {"error": reason(error)} if error is not None else {"error": None, **payload})
+    """Send `payload`, or the error that stops this party. The error is sent best effort: if the
+    peer is gone already (it failed first and cancelled the job), the caller still raises its
+    own error, which is the one to report."""
+    if error is None:
+        peer.put(name, {"error": None, **payload})
+        return
+    try:
+        peer.put(name, {"error": reason(error)})
+    except ChaihuoError:
+        return
 
 
 def receive_status(peer: Peer, name: str, who: str) -> dict[str, Any]:

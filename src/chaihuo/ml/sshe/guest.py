@@ -153,7 +153,12 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
         setup = _local(params, inputs)
     except (ChaihuoError, ValueError) as exc:
         failure = exc
-    hello = receive_status(peer, "hello", "host")
+    try:
+        hello = receive_status(peer, "hello", "host")
+    except ChaihuoError:
+        if failure is None:
+            raise
+        hello = {}  # the host failed too; this party reports its own error
     if failure is None:
         assert setup is not None
         problems = _check(params, setup, hello)
