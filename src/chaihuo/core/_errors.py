@@ -63,6 +63,10 @@ CATALOG: Final[dict[str, ErrorSpec]] = _specs(
     ("DATA_INVALID", "INVALID_ARGUMENT", 400, 65, "input data rejected"),
     ("JOB_INVALID", "INVALID_ARGUMENT", 400, 65, "job definition rejected"),
     ("JOB_FAILED", "ABORTED", 500, 70, "job failed"),
+    ("NOT_FOUND", "NOT_FOUND", 404, 66, "no such record"),
+    ("CONFLICT", "ALREADY_EXISTS", 409, 75, "record already exists"),
+    ("UNAUTHENTICATED", "UNAUTHENTICATED", 401, 77, "authentication required"),
+    ("FORBIDDEN", "PERMISSION_DENIED", 403, 77, "not permitted"),
 )
 
 

@@ -1,0 +1,1 @@
+"""Alembic migrations of the node's store, applied by `Store.open` (see `_engine.migrate`)."""

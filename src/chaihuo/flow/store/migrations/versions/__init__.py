@@ -1,0 +1,1 @@
+"""The store's schema revisions, written by hand, oldest first."""
