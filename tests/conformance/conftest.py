@@ -1,4 +1,4 @@
-"""Federation conformance fixtures: `federation_backend`, parametrised over memory and gRPC."""
+"""Federation conformance fixtures: `federation_backend`, over memory, gRPC and the relay."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from chaihuo.federation import (
     MemoryHub,
     Party,
     ReceiveStats,
+    RelayFederation,
+    SerdeCodec,
     local_grpc_nodes,
     make_local_pki,
 )
@@ -26,14 +28,31 @@ FAST = FederationSettings(send_timeout_s=10, receive_timeout_s=10)
 
 
 class Backend:
-    """Opens endpoints for a set of parties of a fresh job on one backend (9999, 10000, 10001)."""
+    """Opens endpoints for a set of parties of a fresh job on one backend (9999, 10000, 10001).
 
-    def __init__(self, name: str, hub: MemoryHub | None, nodes: dict[PartyId, GrpcNode]) -> None:
+    "relay": every endpoint is a RelayFederation, as in a task process of a node, through its
+    own node's gateway with a token granted for that job and party. Opening a (job, party) a
+    second time stands for a restarted sender outside the node (the conformance tests of
+    receiver-side dedup): the node's own Endpoint, shared by every task of that job, would
+    refuse the resent tag as DuplicateSendError before it leaves (see test_gateway.py), so the
+    second sender is a direct endpoint of the same node while receivers stay relayed.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        hub: MemoryHub | None,
+        nodes: dict[PartyId, GrpcNode],
+        *,
+        relay: bool = False,
+    ) -> None:
         self.name = name
         self.hub = hub
         self.nodes = nodes
+        self.relay = relay
         self.addresses = {pid: node.address for pid, node in nodes.items()}
         self.opened: list[Federation] = []
+        self.granted: set[tuple[str, Party]] = set()
 
     def open(
         self,
@@ -53,6 +72,9 @@ class Backend:
                 fed: Federation = self.hub.federation(
                     job, party, parties, codec=codec, faults=faults, settings=settings
                 )
+            elif self.relay and (job, party) not in self.granted:
+                assert faults is None, "faults are injected between nodes, not in the relay"
+                fed = self._relayed(job, party, parties, settings, codec)
             else:
                 node = self.nodes[party.party_id]
                 fed = node.federation(
@@ -67,6 +89,34 @@ class Backend:
             feds[party] = fed
             self.opened.append(fed)
         return feds
+
+    def _relayed(
+        self,
+        job: str,
+        party: Party,
+        parties: tuple[Party, ...],
+        settings: FederationSettings,
+        codec: Codec | None,
+    ) -> Federation:
+        gateway = self.nodes[party.party_id].gateway()
+        token = gateway.grant(job, [party], parties, self.addresses, settings)
+        self.granted.add((job, party))
+        return RelayFederation(
+            gateway.address,
+            token,
+            job,
+            party,
+            parties,
+            codec=codec or SerdeCodec(),
+            settings=settings,
+        )
+
+    def close(self) -> None:
+        for fed in self.opened:
+            fed.close()
+        for job in {job for job, _ in self.granted}:
+            for node in self.nodes.values():
+                node.gateway().close_job(job)
 
     def cancel(self, job_id: str, party_id: PartyId) -> None:
         if self.hub is not None:
@@ -88,12 +138,12 @@ def grpc_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[PartyI
         yield nodes
 
 
-@pytest.fixture(params=["memory", "grpc"])
+@pytest.fixture(params=["memory", "grpc", "relay"])
 def federation_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "memory":
         chosen = Backend("memory", MemoryHub(), {})
     else:
-        chosen = Backend("grpc", None, request.getfixturevalue("grpc_nodes"))
+        nodes = request.getfixturevalue("grpc_nodes")
+        chosen = Backend(request.param, None, nodes, relay=request.param == "relay")
     yield chosen
-    for fed in chosen.opened:
-        fed.close()
+    chosen.close()

@@ -11,6 +11,7 @@ import pytest
 
 from chaihuo.core import PartyId, Role
 from chaihuo.federation import (
+    BytesCodec,
     DuplicateSendError,
     FederationError,
     FederationSettings,
@@ -135,6 +136,17 @@ def test_large_payload_round_trips(federation_backend: Backend) -> None:
     feds[GUEST].remote(big, "big", [HOST0])
     (got,) = feds[HOST0].get("big", [GUEST])
     assert isinstance(got, np.ndarray) and np.array_equal(got, big)
+
+
+def test_empty_and_chunk_boundary_payloads_in_one_get(federation_backend: Backend) -> None:
+    feds = federation_backend.open(PARTIES, codec=BytesCodec())
+    chunk = FederationSettings().chunk_bytes
+    sizes = {HOST0: 0, HOST1: chunk + 1, ARBITER: chunk}
+    payloads = {p: np.random.default_rng(n).bytes(n) for p, n in sizes.items()}
+    for party, payload in payloads.items():
+        feds[party].remote(payload, "edge", [GUEST])
+    got = feds[GUEST].get("edge", [HOST0, HOST1, ARBITER])
+    assert [bytes(g) for g in got] == [payloads[HOST0], payloads[HOST1], payloads[ARBITER]]
 
 
 def test_close_semantics(federation_backend: Backend) -> None:

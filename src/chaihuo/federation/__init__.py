@@ -1,10 +1,11 @@
-"""Party-to-party channels: the Federation interface and its in-memory and gRPC (mTLS) backends."""
+"""Party-to-party channels: the Federation interface; in-memory, gRPC (mTLS) and relay backends."""
 
-from chaihuo.federation._codec import BytesCodec, Codec, SerdeCodec
+from chaihuo.federation._codec import BytesCodec, Codec, RawCodec, SerdeCodec
 from chaihuo.federation._denylist import Denylist
 from chaihuo.federation._endpoint import Endpoint
 from chaihuo.federation._envelope import Envelope, MessageKey
 from chaihuo.federation._faults import FaultPlan, FaultStats, FaultyTransport
+from chaihuo.federation._gateway import Gateway
 from chaihuo.federation._grpc_node import GrpcFederation, GrpcNode, NodeConfig, TlsConfig
 from chaihuo.federation._interface import (
     DuplicateSendError,
@@ -22,6 +23,7 @@ from chaihuo.federation._interface import (
 from chaihuo.federation._local import local_grpc_nodes, make_local_pki
 from chaihuo.federation._mailbox import Inbox, ReceiveStats
 from chaihuo.federation._memory import MemoryFederation, MemoryHub
+from chaihuo.federation._relay import RelayFederation
 from chaihuo.federation._roster import Roster
 from chaihuo.federation._settings import FederationSettings, KeepaliveSettings, RetryPolicy
 from chaihuo.federation._tls import (
@@ -50,6 +52,7 @@ __all__ = [
     "Federation",
     "FederationError",
     "FederationSettings",
+    "Gateway",
     "GrpcFederation",
     "GrpcNode",
     "Inbox",
@@ -65,8 +68,10 @@ __all__ = [
     "PeerUnreachableError",
     "PermissionDeniedError",
     "ProtocolViolationError",
+    "RawCodec",
     "ReceiveStats",
     "ReceiveTimeoutError",
+    "RelayFederation",
     "RetryPolicy",
     "Roster",
     "SerdeCodec",

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 from chaihuo.core import InvalidInputError
 from chaihuo.serde import Keyring, SerdeLimits, dumps, loads
 
-__all__ = ["BytesCodec", "Codec", "SerdeCodec"]
+__all__ = ["BytesCodec", "Codec", "RawCodec", "SerdeCodec"]
 
 
 @runtime_checkable
@@ -52,4 +52,22 @@ class BytesCodec:
 
     def decode(self, payload: bytes | bytearray | memoryview) -> object:
         """The payload itself (bytes or the receive buffer, a bytearray), without a copy."""
+        return payload if isinstance(payload, bytes | bytearray) else bytes(payload)
+
+
+class RawCodec:
+    """Payload bytes pass through untouched: a node's gateway relays what its worker encoded.
+
+    The node never builds objects from a relayed payload; only the worker's own codec (serde,
+    with the job's keyring) decodes it, in the worker.
+    """
+
+    def encode(self, obj: object) -> bytes:
+        """`obj` itself, which must already be payload bytes."""
+        if not isinstance(obj, bytes):
+            raise InvalidInputError("RawCodec relays only bytes", type=type(obj).__name__)
+        return obj
+
+    def decode(self, payload: bytes | bytearray | memoryview) -> object:
+        """The payload itself (the receive buffer as it is), without a copy."""
         return payload if isinstance(payload, bytes | bytearray) else bytes(payload)

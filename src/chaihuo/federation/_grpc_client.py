@@ -107,10 +107,23 @@ class ChannelPool:
             found = self._methods.get(key)
             if found is not None:
                 return found
-            channel = self._open(party_id, address)
-            self._channels[key] = channel
+            channel = self._channels.get(key)
+            if channel is None:
+                channel = self._channels[key] = self._open(party_id, address)
             method = self._methods[key] = channel.stream_unary(SEND_METHOD)
             return method
+
+    def channel(self, party_id: str, address: str) -> grpc.Channel:
+        """The pooled channel to a peer (for services beside federation, e.g. a node's control
+        calls), opened with the same credentials, limits and keepalive on first use."""
+        key = (party_id, address)
+        with self._lock:
+            if self._closed:
+                raise FederationError("this node is stopped: it opens no more channels")
+            found = self._channels.get(key)
+            if found is None:
+                found = self._channels[key] = self._open(party_id, address)
+            return found
 
     def _open(self, party_id: str, address: str) -> grpc.Channel:
         creds = self._credentials

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +17,7 @@ from chaihuo.federation._codec import Codec, SerdeCodec
 from chaihuo.federation._denylist import Denylist
 from chaihuo.federation._endpoint import Endpoint
 from chaihuo.federation._faults import FaultPlan, FaultyTransport
+from chaihuo.federation._gateway import Gateway
 from chaihuo.federation._grpc_client import ChannelPool, ClientCredentials, GrpcTransport
 from chaihuo.federation._grpc_server import FederationService
 from chaihuo.federation._interface import Party, UnknownPartyError
@@ -100,6 +102,9 @@ class GrpcNode:
             security=self.security,
         )
         self._server: grpc.Server | None = None
+        self._handlers: list[grpc.GenericRpcHandler] = []
+        self._gateway: Gateway | None = None
+        self._gateway_lock = threading.Lock()
         self.port = 0
 
     def _security(
@@ -158,7 +163,7 @@ class GrpcNode:
             ThreadPoolExecutor(
                 self.settings.server_workers, thread_name_prefix=f"node-{self.party_id}"
             ),
-            handlers=[self._service.handler()],
+            handlers=[self._service.handler(), *self._handlers],
             options=self._server_options(),
         )
         try:
@@ -171,6 +176,23 @@ class GrpcNode:
         server.start()
         self._server = server
         return self
+
+    def add_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        """Serve more services (e.g. the node's control service) on this server; before start."""
+        if self._server is not None:
+            raise ConfigError("add handlers before the node starts")
+        self._handlers.extend(handlers)
+
+    def gateway(self, listen: str | None = None) -> Gateway:
+        """The node's gateway for its task processes, started on first use.
+
+        `listen`: a `unix:PATH` or loopback host:port; None picks a Unix socket in a fresh
+        0700 folder (loopback where the platform has none). Stopped with the node.
+        """
+        with self._gateway_lock:
+            if self._gateway is None:
+                self._gateway = Gateway(self, listen=listen).start()
+            return self._gateway
 
     @property
     def address(self) -> str:
@@ -186,6 +208,10 @@ class GrpcNode:
         self.pool.close()
         for job_id in self.inbox.jobs():
             self.inbox.cancel(job_id, "the node stopped")
+        with self._gateway_lock:
+            gateway, self._gateway = self._gateway, None
+        if gateway is not None:  # after the cancel, so its waiting task processes hear why
+            gateway.stop(grace)
         self.security.flush()
 
     def __enter__(self) -> GrpcNode:
