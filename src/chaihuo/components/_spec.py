@@ -91,14 +91,41 @@ def learner_outputs(role: Role, raw_params: Mapping[str, Any]) -> frozenset[str]
 
 def validate_params(spec: ComponentSpec, raw: Mapping[str, Any], where: str) -> ComponentParams:
     """Validate one role's merged parameters; errors name the component, role and field."""
+    import difflib  # noqa: PLC0415 - only on the error path
+
     try:
         return spec.params.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ComponentError(f"{where}: invalid parameters for {spec.name}: {problems}") from exc
+        errors = exc.errors()
+        fields = spec.params.model_fields
+        valid = sorted(fields)
+        aliases = {
+            alias: name
+            for name, info in fields.items()
+            for alias in getattr(info.validation_alias, "choices", ())
+            if isinstance(alias, str) and alias != name
+        }
+        problems = []
+        for err in errors:
+            if err["type"] != "extra_forbidden" or len(err["loc"]) != 1:
+                continue
+            unknown = str(err["loc"][0])
+            close = difflib.get_close_matches(unknown, [*valid, *aliases], n=1, cutoff=0.6)
+            hint = ""
+            if close:
+                alias_of = f" (= {aliases[close[0]]!r})" if close[0] in aliases else ""
+                hint = f"did you mean {close[0]!r}{alias_of}? "
+            problems.append(
+                f"unknown parameter {unknown!r} for {spec.name}; {hint}valid: {', '.join(valid)}"
+            )
+        invalid = [e for e in errors if e["type"] != "extra_forbidden" or len(e["loc"]) != 1]
+        if invalid:
+            details = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}"
+                for err in invalid
+            )
+            problems.append(f"invalid parameters for {spec.name}: {details}")
+        raise ComponentError(f"{where}: {'; '.join(problems)}") from exc
 
 
 class Registry:

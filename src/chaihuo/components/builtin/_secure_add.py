@@ -1,7 +1,8 @@
 """`secure_add`: FATE's SecureAddExample — a joint sum of two parties' numbers by secret sharing."""
 
 # Guest (party 0) and host (party 1) each draw `data_num` numbers from their own seed, spread
-# over `partition` partitions of their computing backend. Both vectors are additively shared
+# over `partition` partitions of their computing backend (`values: ones` makes every number 1,
+# as FATE's SecureAddExample does: the sum is then 2 × data_num). Both vectors are additively shared
 # over Z_2^64 (fixed point, 16 fractional bits); the parties add shares locally, sum them and
 # open only the total. With `verify`, each party then shares its own plaintext total so both
 # can check the secure result (this reveals each party's total — it is the example's check,
@@ -10,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -32,23 +33,30 @@ class SecureAddParams(ComponentParams):
     partition: int = Field(4, ge=1, le=1024)
     data_num: int = Field(1000, ge=1, le=50_000_000)
     verify: bool = Field(True, description="Exchange plaintext totals to check the result.")
+    values: Literal["seeded", "ones"] = Field(
+        "seeded", description="seeded: uniform [0, 100) from the seed; ones: FATE's example."
+    )
 
 
 class _Draw:
     """Per-partition generator: numbers of partition i come from seed (seed, i)."""
 
-    def __init__(self, seed: int, total: int, partitions: int) -> None:
-        self.seed, self.total, self.partitions = seed, total, partitions
+    def __init__(self, seed: int, total: int, partitions: int, *, ones: bool) -> None:
+        self.seed, self.total, self.partitions, self.ones = seed, total, partitions, ones
 
     def __call__(self, index: int, items: Iterator[tuple[Any, Any]]) -> list[tuple[int, Any]]:
         keys = [key for key, _ in items]
+        if self.ones:
+            return [(key, 1.0) for key in keys]
         rng = np.random.default_rng([self.seed, index])
         return list(zip(keys, rng.uniform(0.0, 100.0, len(keys)).tolist(), strict=True))
 
 
 def _numbers(ctx: Context, params: SecureAddParams) -> np.ndarray:
     table = ctx.computing.parallelize(range(params.data_num), partitions=params.partition)
-    drawn = table.mapPartitionsWithIndex(_Draw(params.seed, params.data_num, params.partition))
+    drawn = table.mapPartitionsWithIndex(
+        _Draw(params.seed, params.data_num, params.partition, ones=params.values == "ones")
+    )
     return np.array([value for _, value in sorted(drawn.collect())], dtype=np.float64)
 
 
