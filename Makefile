@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow quality bench lint format clean
+.PHONY: demo test test-slow test-postgres quality bench lint format clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "python3 (3.11+) is required" >&2; exit 1; }
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 		$$sudo_cmd apt-get update -qq && $$sudo_cmd apt-get install -y -qq python3-venv && \
 		$(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
 	@touch $@
 
 .PHONY: system-deps
@@ -40,6 +40,10 @@ test: lint system-deps
 
 test-slow: $(STAMP) system-deps
 	$(BIN)/pytest -m slow
+
+# The store conformance suite against a throw-away PostgreSQL cluster (installs it if missing).
+test-postgres: $(STAMP)
+	scripts/postgres_test.sh
 
 quality: $(STAMP) system-deps
 	$(BIN)/pytest -m slow tests/quality -v -rA -n 2 --dist loadgroup

@@ -10,8 +10,13 @@ from rich.table import Table
 
 from chaihuo import __version__
 from chaihuo.cli._cert import cert_app
+from chaihuo.cli._component import component_app
+from chaihuo.cli._data import data_app
 from chaihuo.cli._demo import run_crypto_demo
+from chaihuo.cli._job import job_app
+from chaihuo.cli._model import model_app
 from chaihuo.cli._run import run_command
+from chaihuo.cli._user import user_app
 from chaihuo.core import ChaihuoError, configure_logging, load_settings, spec_for_exception
 
 __all__ = ["app", "main"]
@@ -27,6 +32,11 @@ config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(config_app, name="config")
 app.add_typer(cert_app, name="cert")
+app.add_typer(component_app, name="component")
+app.add_typer(job_app, name="job")
+app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
+app.add_typer(user_app, name="user")
 app.command("run")(run_command)
 
 

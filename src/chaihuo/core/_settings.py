@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chaihuo.core._errors import ConfigError
 
 __all__ = [
     "NON_SETTING_VARIABLES",
+    "ClientSettings",
     "CryptoSettings",
     "LoggingSettings",
     "Settings",
@@ -66,6 +67,15 @@ class LoggingSettings(BaseModel):
     json_lines: bool = Field(False, description="Emit one JSON object per log record.")
 
 
+class ClientSettings(BaseModel):
+    """How the CLI reaches a node's REST API (`--url` and `--token` override these)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str | None = Field(None, description="The node's REST base URL, e.g. http://host:9380.")
+    token: SecretStr | None = Field(None, description="An API token of a user of that node.")
+
+
 class Settings(BaseSettings):
     """Every setting of a chaihuo node; override with CHAIHUO_<NAME> or CHAIHUO_<GROUP>__<NAME>."""
 
@@ -79,6 +89,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".chaihuo"), description="Where this party keeps its data.")
     crypto: CryptoSettings = CryptoSettings()
     logging: LoggingSettings = LoggingSettings()
+    client: ClientSettings = ClientSettings()
 
 
 def _variables(model: type[BaseModel], prefix: str) -> set[str]:
