@@ -12,6 +12,7 @@ from chaihuo.core import Role
 __all__ = [
     "ComponentTask",
     "FederationPlan",
+    "InputFile",
     "OutcomeStatus",
     "PartyResult",
     "PartyStatus",
@@ -25,12 +26,25 @@ class FederationPlan(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    listen: str = Field(description="host:port this party's node binds.")
-    addresses: dict[str, str] = Field(description="party id → host:port of its node.")
+    listen: str = Field("", description="host:port this party's own node binds (direct).")
+    addresses: dict[str, str] = Field(
+        default_factory=dict, description="party id → host:port of its node (direct)."
+    )
     ca_cert: Path | None = None
     cert: Path | None = None
     key: Path | None = None
     insecure: bool = False
+    gateway: str | None = Field(None, description="The node's gateway (a task of a node).")
+    token: str | None = Field(None, description="This task's token at the gateway.")
+
+
+class InputFile(BaseModel):
+    """An output saved by another task or job: its folder and the output's name there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directory: Path
+    output: str
 
 
 class ComponentTask(BaseModel):
@@ -60,6 +74,15 @@ class PartyTask(BaseModel):
     timeout_s: float = 600.0
     profile: Literal["dev", "prod"] = "prod"
     federation: FederationPlan
+    report_dir: Path | None = Field(
+        None, description="Where result.json, events and metrics go (default: the party's)."
+    )
+    upstream_on_disk: bool = Field(
+        False, description="Load inputs from earlier tasks' saved outputs (a node's task)."
+    )
+    external_inputs: dict[Role, dict[str, InputFile]] = Field(
+        default_factory=dict, description="Inputs from outside this job (a stored model)."
+    )
 
 
 OutcomeStatus = Literal["running", "success", "failed", "canceled", "skipped"]

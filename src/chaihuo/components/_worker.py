@@ -16,20 +16,14 @@ from pydantic import ValidationError
 from chaihuo.components._abort import AbortNotice, tell_peers, watch_peers
 from chaihuo.components._audit import UnpickleAudit
 from chaihuo.components._lifecycle import Lifecycle
-from chaihuo.components._outputs import save_outputs
+from chaihuo.components._links import Link, open_link
+from chaihuo.components._outputs import load_outputs, save_outputs
 from chaihuo.components._report import PartyReport, error_code
 from chaihuo.components._spec import ComponentError, ComponentSpec, Registry, validate_params
 from chaihuo.components._task import ComponentTask, PartyResult, PartyTask, RoleOutcome
 from chaihuo.computing import LocalComputing
-from chaihuo.core import ChaihuoError, ConfigError, PartyId, Role
-from chaihuo.federation import (
-    FederationSettings,
-    GrpcNode,
-    NodeConfig,
-    Party,
-    SerdeCodec,
-    TlsConfig,
-)
+from chaihuo.core import ConfigError, PartyId, Role
+from chaihuo.federation import FederationSettings, Party, SerdeCodec
 from chaihuo.runtime import (
     CipherSuite,
     Context,
@@ -40,24 +34,6 @@ from chaihuo.runtime import (
 )
 
 __all__ = ["check_security", "main", "run_party"]
-
-
-def _node(task: PartyTask, settings: FederationSettings) -> GrpcNode:
-    plan = task.federation
-    tls = None
-    if not plan.insecure:
-        if plan.ca_cert is None or plan.cert is None or plan.key is None:
-            raise ChaihuoError("mutual TLS needs ca_cert, cert and key for this party")
-        tls = TlsConfig(ca_cert=plan.ca_cert, cert=plan.cert, key=plan.key)
-    config = NodeConfig(
-        party_id=task.party_id,
-        listen=plan.listen,
-        tls=tls,
-        insecure=plan.insecure,
-        profile=task.profile,
-        settings=settings,
-    )
-    return GrpcNode(config).start()
 
 
 def _gather_inputs(
@@ -83,8 +59,32 @@ def _gather_inputs(
     return inputs
 
 
-def _run_role(task: PartyTask, ctx: Context, registry: Registry, report: PartyReport) -> None:
+def _upstream(task: PartyTask, role: Role, computing: LocalComputing) -> dict[str, Any]:
+    """Inputs saved by earlier tasks (a node runs each component in its own process) and
+    inputs from outside the job (a stored model), keyed as `_run_role` keys what it produced."""
     produced: dict[str, Any] = {}
+    own = {component.id for component in task.components}
+    if task.upstream_on_disk:
+        for component in task.components:
+            for ref in component.inputs.values():
+                source = ref.split(".")[0]
+                folder = task.work_dir / task.party_id / role.value / source
+                if source not in own and source not in produced and folder.is_dir():
+                    produced[source] = True
+                    for name, value in load_outputs(folder, computing).items():
+                        produced[f"{source}.{name}"] = value
+    for name, file in task.external_inputs.get(role, {}).items():
+        produced[f"external.{name}"] = load_outputs(file.directory, computing)[file.output]
+    return produced
+
+
+def _run_role(
+    task: PartyTask,
+    ctx: Context,
+    registry: Registry,
+    report: PartyReport,
+    produced: dict[str, Any],
+) -> None:
     role = ctx.role
     for component in task.components:
         if role not in component.params:
@@ -95,6 +95,9 @@ def _run_role(task: PartyTask, ctx: Context, registry: Registry, report: PartyRe
         try:
             params = validate_params(spec, component.params[role], f"{component.id} on {role}")
             inputs = _gather_inputs(spec, component, produced, role)
+            inputs.update(
+                {n: produced[f"external.{n}"] for n in task.external_inputs.get(role, {})}
+            )
             outputs = dict(spec.runners[role](ctx.sub(component.id), params, inputs))
             directory = task.work_dir / task.party_id / role.value / component.id
             outcome = RoleOutcome(
@@ -129,18 +132,20 @@ def check_security(security: Mapping[str, Any], profile: str) -> SecurityPolicy:
 
 
 class _PartyRun:
-    """One party's run: its node, one thread per role, and how it stops (see `_lifecycle`)."""
+    """One party's run: its link to the peers, one thread per role, and how it stops."""
 
     def __init__(self, task: PartyTask, registry: Registry) -> None:
         self.task, self.registry = task, registry
-        self.report = PartyReport(task.work_dir / task.party_id, task.party_id)
-        self.node: GrpcNode | None = None
+        self.directory = task.report_dir or task.work_dir / task.party_id
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.report = PartyReport(self.directory, task.party_id)
+        self.link: Link | None = None
         self._stop_reason: str | None = None
 
     def cancel(self, reason: str) -> None:
-        """Cancel the job on this node: every pending receive and send raises at once."""
-        if self.node is not None:
-            self.node.cancel_job(self.task.job_id, reason)
+        """Cancel the job here: every pending receive and send raises at once."""
+        if self.link is not None:
+            self.link.cancel(reason)
 
     def stop(self, reason: str) -> None:
         """Told to stop (a signal, or the launcher vanished): record it, then cancel."""
@@ -149,7 +154,7 @@ class _PartyRun:
         self.cancel("a party was stopped")
 
     def run(self) -> PartyResult:
-        """Run every role this party plays, each in a thread sharing one node; never raises."""
+        """Run every role this party plays, each in a thread sharing one link; never raises."""
         task = self.task
         try:
             policy = check_security(task.security, task.profile)
@@ -157,29 +162,23 @@ class _PartyRun:
             settings = FederationSettings(
                 receive_timeout_s=task.timeout_s, send_timeout_s=task.timeout_s
             )
-            self.node = _node(task, settings)
+            self.link = link = open_link(task, settings)
         except BaseException as exc:
             self.report.failed(None, None, exc)
             return self.report.finish()
-        node, party_dir = self.node, task.work_dir / task.party_id
-        metrics = MetricsSink(party_dir / "metrics.jsonl")
+        metrics = MetricsSink(self.directory / "metrics.jsonl")
         metrics.on_progress(self._forward_progress)
-        computing = LocalComputing(party_dir / "data")
+        computing = LocalComputing(task.work_dir / task.party_id / "data")
         try:
             contexts = [
                 self._context(
-                    node,
-                    role,
-                    roster=roster,
-                    policy=policy,
-                    settings=settings,
-                    computing=computing,
-                    metrics=metrics,
+                    link, role, roster, policy=policy, computing=computing, metrics=metrics
                 )
                 for role in roster.roles_of(PartyId(task.party_id))
             ]
             if self._stop_reason is None:
-                watch_peers(contexts[0], self.cancel)
+                if link.announces_failures:
+                    watch_peers(contexts[0], self.cancel)
                 threads = [
                     threading.Thread(target=self._work, args=(c,), name=str(c.local))
                     for c in contexts
@@ -193,7 +192,7 @@ class _PartyRun:
                 ctx.federation.close()
         finally:
             computing.stop()
-            node.stop(grace=1.0)
+            link.close()
         return self.report.finish()
 
     def _forward_progress(self, record: ProgressRecord) -> None:
@@ -211,29 +210,20 @@ class _PartyRun:
 
     def _context(
         self,
-        node: GrpcNode,
+        link: Link,
         role: Role,
-        *,
         roster: Roster,
+        *,
         policy: SecurityPolicy,
-        settings: FederationSettings,
         computing: LocalComputing,
         metrics: MetricsSink,
     ) -> Context:
         cipher = CipherSuite(policy)
         local = Party(role, PartyId(self.task.party_id))
-        federation = node.federation(
-            self.task.job_id,
-            local,
-            list(roster),
-            self.task.federation.addresses,
-            codec=SerdeCodec(keyring=cipher.keyring),
-            settings=settings,
-        )
         return Context(
             local=local,
             roster=roster,
-            federation=federation,
+            federation=link.federation(local, roster, SerdeCodec(keyring=cipher.keyring)),
             computing=computing,
             cipher=cipher,
             metrics=metrics,
@@ -242,10 +232,13 @@ class _PartyRun:
 
     def _work(self, ctx: Context) -> None:
         try:
-            _run_role(self.task, ctx, self.registry, self.report)
+            produced = _upstream(self.task, ctx.role, ctx.computing)
+            _run_role(self.task, ctx, self.registry, self.report, produced)
         except BaseException as exc:  # recorded by _run_role; peers get the code only
             if error_code(exc) == "FEDERATION_CANCELLED" or self._stop_reason is not None:
                 return  # a peer's failure or a stop: whoever caused it tells the others
+            if self.link is None or not self.link.announces_failures:
+                return  # a node's task: the node tells the partners
             notice = AbortNotice(error_code(exc), self.report.result.component)
             tell_peers(ctx, notice)
             self.cancel(notice.reason(ctx.local))
@@ -275,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         return 2
     finally:
-        audit.write(task.work_dir / task.party_id / "audit.json")
+        audit.write(run.directory / "audit.json")
     if lifecycle.exit_code is not None:
         return lifecycle.exit_code
     return 0 if result.status == "success" else 1

@@ -34,6 +34,12 @@ class ComponentEntry(BaseModel):
     by_role: dict[Role, dict[str, Any]] = Field(default_factory=dict)
     by_party: dict[str, dict[str, Any]] = Field(default_factory=dict)
     roles: list[Role] | None = Field(None, description="Run only on these roles.")
+    model: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-\.]{0,127}/[A-Za-z][A-Za-z0-9_\-]{0,63}$",
+        description="A stored model, JOB_ID/COMPONENT, as this component's `model` input "
+        "(node jobs: each party uses its own part).",
+    )
 
     @field_validator("inputs")
     @classmethod

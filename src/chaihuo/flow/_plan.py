@@ -55,6 +55,13 @@ def _check_wiring(job: JobFile, registry: Registry, cid: str, spec: ComponentSpe
             raise JobInvalidError(f"component {cid!r} ({spec.name}) has no input {name!r}")
         if output not in source.outputs:
             raise JobInvalidError(f"component {source_id!r} has no output {output!r}")
+    if entry.model is not None:
+        if "model" not in spec.inputs + spec.optional_inputs:
+            raise JobInvalidError(f"component {cid!r} ({spec.name}) takes no model")
+        if "model" in entry.inputs:
+            raise JobInvalidError(
+                f"component {cid!r}: give its model either as `model:` or as an input"
+            )
     for required in spec.inputs:
         if required not in entry.inputs:
             raise JobInvalidError(f"component {cid!r} ({spec.name}) needs input {required!r}")

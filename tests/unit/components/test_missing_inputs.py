@@ -55,7 +55,7 @@ def test_a_required_input_that_never_arrived_is_named(
 
     def party(ctx: Context) -> None:
         if ctx.role is role:
-            _run_role(task, ctx, REGISTRY, report)
+            _run_role(task, ctx, REGISTRY, report, {})
 
     roles = {r.value: ROSTER[r.value] for r in spec.roles}
     with pytest.raises(PartyFailedError) as info:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from chaihuo.components._spec import ComponentParams, ComponentSpec
+from chaihuo.components._spec import ComponentError, ComponentParams, ComponentSpec
 from chaihuo.computing import MalformedDataError
 from chaihuo.core import Role
 from chaihuo.ml.feature import FillMethod, LabelType, cast_labels, fill_missing
@@ -29,7 +29,12 @@ __all__ = ["READER"]
 class ReaderParams(ComponentParams):
     """Where this party's data is and which columns are the id and the label."""
 
-    path: str = Field(description="CSV or Parquet file; relative to the job file.")
+    path: str | None = Field(None, description="CSV or Parquet file; relative to the job file.")
+    table: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_\-\.]{1,64}/[A-Za-z0-9_\-\.]{1,64}$",
+        description="A table uploaded to this party's node, `namespace/name` (node jobs).",
+    )
     id: str | None = Field(None, description="Id column (default: the first column).")
     label: str | None = Field(None, description="Label column, if this party holds it.")
     format: Literal["auto", "csv", "parquet"] = "auto"
@@ -46,6 +51,12 @@ class ReaderParams(ComponentParams):
     )
 
     @model_validator(mode="after")
+    def _source(self) -> ReaderParams:
+        if (self.path is None) == (self.table is None):
+            raise ValueError("give exactly one of path (a file) and table (namespace/name)")
+        return self
+
+    @model_validator(mode="after")
     def _fill(self) -> ReaderParams:
         if self.missing_fill == "constant" and self.fill_value is None:
             raise ValueError("missing_fill: constant needs fill_value")
@@ -53,6 +64,13 @@ class ReaderParams(ComponentParams):
 
 
 def _read(ctx: Context, params: ReaderParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    if params.path is None:
+        raise ComponentError(
+            f"reader: table {params.table!r} is a table registered on a node (`chaihuo data "
+            "upload`), which resolves it before the task runs; `chaihuo run` reads files: "
+            "give `path:` instead",
+            public=True,
+        )
     path = ctx.resolve(params.path)
     kind = params.format
     if kind == "auto":
