@@ -15,6 +15,7 @@ from chaihuo.cli._data import data_app
 from chaihuo.cli._demo import run_crypto_demo
 from chaihuo.cli._job import job_app
 from chaihuo.cli._model import model_app
+from chaihuo.cli._node import node_app
 from chaihuo.cli._run import run_command
 from chaihuo.cli._user import user_app
 from chaihuo.core import ChaihuoError, configure_logging, load_settings, spec_for_exception
@@ -37,6 +38,7 @@ app.add_typer(job_app, name="job")
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
 app.add_typer(user_app, name="user")
+app.add_typer(node_app, name="node")
 app.command("run")(run_command)
 
 
