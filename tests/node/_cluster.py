@@ -51,8 +51,14 @@ class NodeHandle:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def write_configs(root: Path, parties: list[str], permissions: dict[str, dict[str, list[str]]] | None = None,
-                  *, timeout_s: float = 3600.0, max_tasks: int = 4) -> dict[str, NodeHandle]:  # fmt: skip
+def write_configs(
+    root: Path,
+    parties: list[str],
+    permissions: dict[str, dict[str, list[str]]] | None = None,
+    *,
+    timeout_s: float = 3600.0,
+    max_tasks: int = 4,
+) -> dict[str, NodeHandle]:
     """A PKI and a node.yaml per party; every party trusts every other by default."""
     tls = make_local_pki(root / "pki", parties)
     ports = {p: (free_port(), free_port()) for p in parties}
@@ -60,11 +66,14 @@ def write_configs(root: Path, parties: list[str], permissions: dict[str, dict[st
     for party in parties:
         folder = root / party
         folder.mkdir(parents=True)
-        allowed = (permissions or {}).get(party, {other: ["*"] for other in parties if other != party})
+        allowed = (permissions or {}).get(
+            party, {other: ["*"] for other in parties if other != party}
+        )
         conf = {
             "party_id": party,
             "profile": "prod",
-            "listen": {"grpc": f"127.0.0.1:{ports[party][0]}", "http": f"127.0.0.1:{ports[party][1]}"},
+            "listen": {"grpc": f"127.0.0.1:{ports[party][0]}",
+                       "http": f"127.0.0.1:{ports[party][1]}"},
             "tls": {"ca": str(tls[party].ca_cert), "cert": str(tls[party].cert),
                     "key": str(tls[party].key)},
             "peers": {p: {"address": f"127.0.0.1:{ports[p][0]}"} for p in parties if p != party},
