@@ -35,7 +35,7 @@ PARTIES = ["9999", "10000", "10001"]
 LR_JOB = """
 name: lr
 parties: {guest: 9999, host: [10000], arbiter: 10001}
-timeout_s: 30
+timeout_s: TIMEOUT
 components:
   reader_0:
     component: reader
@@ -51,8 +51,9 @@ components:
 """
 
 
-def lr_job(epochs: int = 3) -> str:
-    return LR_JOB.replace("EPOCHS", str(epochs))
+def lr_job(epochs: int = 3, timeout_s: int = 30) -> str:
+    """The breast LR job; `timeout_s` is how long a party waits for a peer's message."""
+    return LR_JOB.replace("EPOCHS", str(epochs)).replace("TIMEOUT", str(timeout_s))
 
 
 @pytest.fixture(scope="module")
@@ -89,21 +90,48 @@ def _task_pids(handle: NodeHandle, job_id: str) -> list[int]:
     return pids
 
 
+PREDICT_JOB = """
+name: lr-predict
+parties: {guest: 9999, host: [10000], arbiter: 10001}
+components:
+  reader_0:
+    component: reader
+    by_role:
+      guest: {table: breast/guest}
+      host: {table: breast/host}
+  psi_0: {component: psi, inputs: {data: reader_0.data}}
+  lr_1:
+    component: hetero_lr
+    model: MODEL
+    inputs: {test: psi_0.data}
+    params: {predict_only: true}
+"""
+
+
+def _train_then_predict(guest: ChaihuoClient):  # type: ignore[no-untyped-def]
+    """The training job and the predict job with its model; by request id, so a second call
+    (another test on the same cluster) returns the same two jobs instead of running them again."""
+    trained = _wait(guest, guest.submit_job(lr_job(), request_id="lr-train-1").job_id)
+    assert trained.state == "success", (trained.reason, [
+        (t.party_id, t.component, t.state, t.reason) for t in trained.tasks])  # fmt: skip
+    predict = PREDICT_JOB.replace("MODEL", f"{trained.job_id}/lr_0")
+    scored = _wait(guest, guest.submit_job(predict, request_id="lr-predict-1").job_id)
+    assert scored.state == "success", scored.reason
+    return trained, scored
+
+
 def test_vertical_lr_on_uploaded_tables_then_a_predict_job_with_the_stored_model(
     nodes: dict[str, NodeHandle],
 ) -> None:
     guest = nodes["9999"].client()
-    job = guest.submit_job(lr_job(), request_id="lr-train-1")
-    final = _wait(guest, job.job_id)
-    assert final.state == "success", (final.reason, [(t.party_id, t.component, t.state, t.reason)
-                                                     for t in final.tasks])  # fmt: skip
-    assert {(t.party_id, t.component) for t in final.tasks} >= {
+    job, scored = _train_then_predict(guest)
+    assert {(t.party_id, t.component) for t in job.tasks} >= {
         ("9999", "lr_0"),
         ("10000", "lr_0"),
         ("10001", "lr_0"),
         ("9999", "eval_0"),
     }
-    assert all(t.state == "success" for t in final.tasks)
+    assert all(t.state == "success" for t in job.tasks)
     auc = {m.name: m.value for m in guest.job_metrics(job.job_id) if m.component == "eval_0"}
     assert auc["auc"] > 0.98  # breast, 3 epochs of full-batch SGD
     # the same request id returns the same job, not a second one
@@ -112,24 +140,6 @@ def test_vertical_lr_on_uploaded_tables_then_a_predict_job_with_the_stored_model
     for party, role in (("9999", "guest"), ("10000", "host"), ("10001", "arbiter")):
         (model,) = [m for m in nodes[party].client().list_models() if m.job_id == job.job_id]
         assert model.roles == [role]
-    predict = f"""
-name: lr-predict
-parties: {{guest: 9999, host: [10000], arbiter: 10001}}
-components:
-  reader_0:
-    component: reader
-    by_role:
-      guest: {{table: breast/guest}}
-      host: {{table: breast/host}}
-  psi_0: {{component: psi, inputs: {{data: reader_0.data}}}}
-  lr_1:
-    component: hetero_lr
-    model: {job.job_id}/lr_0
-    inputs: {{test: psi_0.data}}
-    params: {{predict_only: true}}
-"""
-    scored = _wait(guest, guest.submit_job(predict).job_id)
-    assert scored.state == "success", scored.reason
     trained = _predictions(nodes["9999"], job.job_id, "lr_0")
     again = _predictions(nodes["9999"], scored.job_id, "lr_1")
     assert np.allclose(trained, again, atol=1e-9)
@@ -264,8 +274,8 @@ def test_model_archives_round_trip_and_models_are_never_pickled(
     nodes: dict[str, NodeHandle], tmp_path: Path
 ) -> None:
     guest, arbiter = nodes["9999"].client(), nodes["10001"].client()
-    theirs = {m.model_id for m in arbiter.list_models()}
-    (model, *_) = [m for m in guest.list_models() if m.model_id not in theirs]  # lr_1: predict
+    _, scored = _train_then_predict(guest)  # the guest's model of the predict job (lr_1):
+    (model,) = [m for m in guest.list_models() if m.job_id == scored.job_id]  # not on 10001
     archive = tmp_path / "model.zip"
     guest.export_model(model.model_id, archive)
     with pytest.raises(ChaihuoApiError) as info:

@@ -174,7 +174,9 @@ class ControlClient:
         self.party_id, self._node, self.addresses = str(node.party_id), node, addresses
 
     def call(self, party: str, request: ControlRequest, *, timeout_s: float = 10.0) -> Reply:
-        """Send one request; a peer that cannot be reached is a ChaihuoError naming it."""
+        """Send one request; a peer that cannot be reached within `timeout_s` (the call waits
+        for a channel that is reconnecting: a partner node that restarted) is a ChaihuoError
+        naming it."""
         address = self.addresses.get(party)
         if address is None:
             raise ChaihuoError(f"party {party} is not a known peer of this node (peers: "
@@ -182,7 +184,9 @@ class ControlClient:
         method: grpc.UnaryUnaryMultiCallable[bytes, bytes]
         method = self._node.pool.channel(party, address).unary_unary(METHOD)
         try:
-            raw = method(request.model_dump_json().encode("utf-8"), timeout=timeout_s)
+            raw = method(
+                request.model_dump_json().encode("utf-8"), timeout=timeout_s, wait_for_ready=True
+            )
         except grpc.RpcError as exc:
             code = exc.code() if isinstance(exc, grpc.Call) else None
             raise PeerUnavailableError(
