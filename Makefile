@@ -26,12 +26,13 @@ system-deps:
 	@scripts/link_shared_data.sh
 	@python3 scripts/rebuild_epsilon_host.py
 
-demo: $(STAMP) system-deps
-	$(BIN)/chaihuo run examples/demo.yaml
+# Three nodes on loopback, data from examples/data: needs neither Java nor the shared datasets.
+demo: $(STAMP)
+	$(BIN)/python scripts/node_demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
 
@@ -54,8 +55,8 @@ bench: $(STAMP) system-deps
 	cd benchmarks && ../$(BIN)/python vertical_lr.py --json
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache

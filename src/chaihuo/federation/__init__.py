@@ -20,6 +20,7 @@ from chaihuo.federation._interface import (
     ReceiveTimeoutError,
     UnknownPartyError,
 )
+from chaihuo.federation._issuers import IssuerPins
 from chaihuo.federation._local import local_grpc_nodes, make_local_pki
 from chaihuo.federation._mailbox import Inbox, ReceiveStats
 from chaihuo.federation._memory import MemoryFederation, MemoryHub
@@ -56,6 +57,7 @@ __all__ = [
     "GrpcFederation",
     "GrpcNode",
     "Inbox",
+    "IssuerPins",
     "JobCancelledError",
     "KeepaliveSettings",
     "MemoryFederation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 
@@ -18,6 +18,7 @@ from chaihuo.federation._interface import (
     PermissionDeniedError,
     UnknownPartyError,
 )
+from chaihuo.federation._issuers import IssuerPins
 from chaihuo.federation._proto import federation_pb2 as pb
 from chaihuo.federation._security_log import SecurityEvent, SecurityEvents
 from chaihuo.federation._settings import FederationSettings
@@ -49,6 +50,7 @@ class ClientCredentials:
     ca_cert: bytes
     cert: bytes
     key: bytes
+    issuers: IssuerPins = field(default_factory=lambda: IssuerPins({}))
 
 
 def channel_options(settings: FederationSettings, party_id: str | None) -> list[tuple[str, object]]:
@@ -130,7 +132,8 @@ class ChannelPool:
         if creds is None:
             channel = grpc.insecure_channel(address, channel_options(self.settings, None))
         else:
-            tls = grpc.ssl_channel_credentials(creds.ca_cert, creds.key, creds.cert)
+            roots = creds.issuers.roots(party_id, creds.ca_cert)  # a pinned partner: its CA only
+            tls = grpc.ssl_channel_credentials(roots, creds.key, creds.cert)
             options = channel_options(self.settings, party_id)
             channel = grpc.secure_channel(address, tls, options)
         return (

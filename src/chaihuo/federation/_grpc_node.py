@@ -21,6 +21,7 @@ from chaihuo.federation._gateway import Gateway
 from chaihuo.federation._grpc_client import ChannelPool, ClientCredentials, GrpcTransport
 from chaihuo.federation._grpc_server import FederationService
 from chaihuo.federation._interface import Party, UnknownPartyError
+from chaihuo.federation._issuers import IssuerPins
 from chaihuo.federation._mailbox import Inbox, ReceiveStats
 from chaihuo.federation._security_log import SecurityEvents
 from chaihuo.federation._settings import FederationSettings
@@ -41,6 +42,11 @@ class TlsConfig(BaseModel):
     cert: Path = Field(description="PEM certificate of this party (CN = party id).")
     key: Path = Field(description="PEM private key of this party (mode 0600).")
     denylist: Path | None = Field(None, description="Revoked serials, hex, one per line.")
+    issuers: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Party id → PEM of the CA that must have issued its certificate "
+        "(per-organisation CAs; each is trusted in addition to ca_cert).",
+    )
 
     @classmethod
     def from_files(cls, files: PartyCertFiles, denylist: Path | None = None) -> TlsConfig:
@@ -91,6 +97,8 @@ class GrpcNode:
             window_s=self.settings.security_log_window_s,
         )
         self.inbox = Inbox(self.party_id, self.settings, self.security)
+        tls = config.tls
+        self.issuers = IssuerPins.from_files(tls.issuers if tls is not None else {})
         self._credentials, self._server_credentials, denylist = self._security()
         self.pool = ChannelPool(
             self.settings, self._credentials, client_interceptors, self.security
@@ -100,6 +108,7 @@ class GrpcNode:
             denylist,
             authenticate=self._credentials is not None,
             security=self.security,
+            issuers=self.issuers,
         )
         self._server: grpc.Server | None = None
         self._handlers: list[grpc.GenericRpcHandler] = []
@@ -137,10 +146,10 @@ class GrpcNode:
                 f"not {self.party_id}"
             )
         server = grpc.ssl_server_credentials(
-            [(key, cert)], root_certificates=ca, require_client_auth=True
+            [(key, cert)], root_certificates=self.issuers.server_roots(ca), require_client_auth=True
         )
         denylist = Denylist(tls.denylist, self.settings.denylist_refresh_s)
-        return ClientCredentials(ca, cert, key), server, denylist
+        return ClientCredentials(ca, cert, key, self.issuers), server, denylist
 
     def _server_options(self) -> list[tuple[str, object]]:
         keep = self.settings.keepalive

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import logging
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import NoReturn, cast
 
 import grpc
 
@@ -14,6 +14,7 @@ from chaihuo.core import ChaihuoError, InvalidInputError, spec_for_exception
 from chaihuo.federation._denylist import Denylist
 from chaihuo.federation._envelope import Envelope
 from chaihuo.federation._interface import FederationError, PermissionDeniedError
+from chaihuo.federation._issuers import IssuerPins
 from chaihuo.federation._mailbox import Inbox
 from chaihuo.federation._proto import federation_pb2 as pb
 from chaihuo.federation._security_log import Caller, SecurityEvents, peer_address
@@ -50,7 +51,9 @@ class FederationService:
         *,
         authenticate: bool,
         security: SecurityEvents | None = None,
+        issuers: IssuerPins | None = None,
     ) -> None:
+        self.issuers = issuers if issuers is not None else IssuerPins({})
         self.inbox = inbox
         self.denylist = denylist
         self.authenticate = authenticate
@@ -94,8 +97,10 @@ class FederationService:
         certs = context.auth_context().get("x509_pem_cert")
         if not certs:
             raise PermissionDeniedError("no client certificate was presented")
-        serial, party_id = _identity(certs[0])
+        pem = cast("list[bytes]", certs)[0]  # the stubs type the values as bytes, not a list
+        serial, party_id = _identity(pem)
         caller.certificate, caller.serial = party_id, f"{serial:x}"
+        self.issuers.check(party_id, pem)
         if self.denylist is not None and self.denylist.is_revoked(serial):
             raise PermissionDeniedError(
                 f"certificate of party {party_id} (serial {serial:x}) is revoked",

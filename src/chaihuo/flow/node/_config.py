@@ -156,7 +156,7 @@ listen:
   grpc: 0.0.0.0:9370          # federation + control, mutual TLS; partners connect here
   http: 127.0.0.1:9380        # REST API (chaihuo job/data/model ...); put HTTPS in front of it
 tls:                          # `chaihuo cert issue --party {party_id}` writes these
-  ca: pki/ca.pem              # roots you trust: the federation CA, or partners' CAs concatenated
+  ca: pki/ca.pem              # the federation CA, or your organisation's (partners': peers.*.ca)
   cert: pki/{party_id}.pem
   key: pki/{party_id}-key.pem
 peers:                        # partner party id -> its node; `ca`: its organisation's root

@@ -17,7 +17,7 @@ import grpc
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from chaihuo.core import ChaihuoError, shared_reason
-from chaihuo.federation import GrpcNode, certificate_party_id
+from chaihuo.federation import GrpcNode, IssuerPins, PermissionDeniedError, certificate_party_id
 
 __all__ = [
     "ControlClient",
@@ -123,8 +123,11 @@ Handler = Callable[[str, ControlRequest], Reply]
 class ControlService:
     """The server side: authenticate the caller, parse the request, call the node."""
 
-    def __init__(self, party_id: str, handle: Handler, *, authenticate: bool) -> None:
+    def __init__(
+        self, party_id: str, handle: Handler, *, authenticate: bool, issuers: IssuerPins
+    ) -> None:
         self.party_id, self._handle, self._authenticate = party_id, handle, authenticate
+        self._issuers = issuers
 
     def handler(self) -> grpc.GenericRpcHandler:
         """The generic handler to add to the node's gRPC server."""
@@ -157,7 +160,13 @@ class ControlService:
         certs = context.auth_context().get("x509_pem_cert")
         if not certs:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "no client certificate")
-        party = certificate_party_id(bytes(next(iter(certs))))
+        pem = bytes(next(iter(certs)))
+        party = certificate_party_id(pem)
+        try:
+            self._issuers.check(party, pem)
+        except PermissionDeniedError as exc:
+            _log.warning("security: control request from %s refused: %s", context.peer(), exc)
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         if party != claimed:
             _log.warning(
                 "security: control request from %s claims party %s but its certificate is %s",

@@ -98,12 +98,14 @@ class Node:
         self.store = Store.open(config.store_url, owner=f"node of party {self.party_id}")
         tls = None
         if config.tls is not None:
+            pinned = {party: peer.ca for party, peer in config.peers.items() if peer.ca is not None}
             tls = TlsConfig(ca_cert=config.tls.ca, cert=config.tls.cert, key=config.tls.key,
-                            denylist=config.tls.denylist)  # fmt: skip
+                            denylist=config.tls.denylist, issuers=pinned)  # fmt: skip
         self.grpc = GrpcNode(NodeConfig(party_id=self.party_id, listen=config.listen.grpc,
                                         tls=tls, insecure=config.insecure,
                                         profile=config.profile))  # fmt: skip
-        control = ControlService(self.party_id, self._control, authenticate=tls is not None)
+        control = ControlService(self.party_id, self._control, authenticate=tls is not None,
+                                 issuers=self.grpc.issuers)  # fmt: skip
         self.grpc.add_handlers([control.handler()])
         self.grpc.start()
         self.gateway = self.grpc.gateway()
@@ -158,7 +160,9 @@ class Node:
         from chaihuo.flow.api import create_app  # noqa: PLC0415
 
         host, port = self.config.listen.http.rsplit(":", 1)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that name it, and
+        # without it every response waits out the client's delayed ACK (about 40 ms)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, int(port)))
         app = create_app(self, self.store, auth=self.config.rest.auth,
