@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from chaihuo.computing import ComputingSession, Dataset, Schema
-from chaihuo.core import InvalidInputError
+from chaihuo.core import InvalidInputError, StorageError, write_atomic
 from chaihuo.ml import ModelArtifact, Predictions
 
 __all__ = ["load_outputs", "save_outputs", "write_dataset_csv"]
@@ -95,18 +95,25 @@ def _save_one(value: Any, directory: Path, name: str) -> tuple[str, Path] | None
 
 
 def save_outputs(outputs: Mapping[str, Any], directory: Path) -> dict[str, str]:
-    """Write each output and the folder's index; returns output name → file path."""
+    """Write each output, then the folder's index (atomically, last: the commit; a save that
+    fails part-way leaves no index, so nothing reads its files); output name → file path."""
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / _INDEX).unlink(missing_ok=True)
     paths: dict[str, str] = {}
     index: dict[str, dict[str, str]] = {}
     for name, value in outputs.items():
-        saved = _save_one(value, directory, name)
+        try:
+            saved = _save_one(value, directory, name)
+        except StorageError:
+            raise
+        except OSError as exc:  # disk full, quota, permissions: a typed error naming the file
+            raise StorageError(f"cannot save output {name!r} in {directory}: {exc}") from exc
         if saved is None:
             continue
         kind, path = saved
         paths[name] = str(path)
         index[name] = {"kind": kind, "file": path.name}
-    (directory / _INDEX).write_text(json.dumps(index, indent=2), encoding="utf-8")
+    write_atomic(directory / _INDEX, json.dumps(index, indent=2))
     return paths
 
 

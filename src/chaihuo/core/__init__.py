@@ -6,10 +6,12 @@ from chaihuo.core._errors import (
     ConfigError,
     ErrorSpec,
     InvalidInputError,
+    StorageError,
     error_spec,
     shared_reason,
     spec_for_exception,
 )
+from chaihuo.core._files import write_atomic
 from chaihuo.core._logging import JsonLineFormatter, configure_logging
 from chaihuo.core._settings import CryptoSettings, LoggingSettings, Settings, load_settings
 from chaihuo.core._types import PartyId, Role, parse_party_id
@@ -26,10 +28,12 @@ __all__ = [
     "PartyId",
     "Role",
     "Settings",
+    "StorageError",
     "configure_logging",
     "error_spec",
     "load_settings",
     "parse_party_id",
     "shared_reason",
     "spec_for_exception",
+    "write_atomic",
 ]

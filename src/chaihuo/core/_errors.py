@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "ErrorSpec",
     "InvalidInputError",
+    "StorageError",
     "error_spec",
     "shared_reason",
     "spec_for_exception",
@@ -67,6 +68,7 @@ CATALOG: Final[dict[str, ErrorSpec]] = _specs(
     ("CONFLICT", "ALREADY_EXISTS", 409, 75, "record already exists"),
     ("UNAUTHENTICATED", "UNAUTHENTICATED", 401, 77, "authentication required"),
     ("FORBIDDEN", "PERMISSION_DENIED", 403, 77, "not permitted"),
+    ("STORAGE", "RESOURCE_EXHAUSTED", 507, 74, "cannot write to storage"),
 )
 
 
@@ -129,3 +131,9 @@ class ConfigError(ChaihuoError, ValueError):
     """A setting or configuration file that cannot be used."""
 
     code = "CONFIG"
+
+
+class StorageError(ChaihuoError, OSError):
+    """A file could not be written (disk full, quota, permissions); nothing half-written stays."""
+
+    code = "STORAGE"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.core import InvalidInputError
+from chaihuo.core import InvalidInputError, write_atomic
 
 __all__ = ["ModelArtifact"]
 
@@ -47,7 +48,9 @@ class ModelArtifact:
         return {"format": _FORMAT, "kind": self.kind, "role": self.role, "meta": self.meta}
 
     def save(self, directory: Path, name: str) -> Path:
-        """Write `<name>.json` (with the digest) and `<name>.npz`; returns the JSON path."""
+        """Write `<name>.npz`, then `<name>.json` (with the digest), each atomically; returns the
+        JSON path. The JSON is the commit: a save that fails (StorageError: disk full, ...)
+        leaves no JSON, so no half-written model is ever read or registered."""
         directory.mkdir(parents=True, exist_ok=True)
         for key, array in self.arrays.items():
             if np.asarray(array).dtype.kind not in "biuf":
@@ -55,10 +58,10 @@ class ModelArtifact:
         buffer = io.BytesIO()
         named: dict[str, Any] = {key: np.asarray(value) for key, value in self.arrays.items()}
         np.savez(buffer, **named)
-        (directory / f"{name}.npz").write_bytes(buffer.getvalue())
         path = directory / f"{name}.json"
-        path.write_text(json.dumps({**self._header(), "sha256": self.digest}, indent=2))
-        return path
+        path.unlink(missing_ok=True)  # an older model of this name is no longer the one here
+        write_atomic(directory / f"{name}.npz", buffer.getvalue())
+        return write_atomic(path, json.dumps({**self._header(), "sha256": self.digest}, indent=2))
 
     @classmethod
     def load(cls, path: Path) -> ModelArtifact:
@@ -67,7 +70,7 @@ class ModelArtifact:
             header = json.loads(path.read_text(encoding="utf-8"))
             with np.load(path.with_suffix(".npz"), allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # absent or torn
             raise InvalidInputError(f"cannot read model {path}: {exc}") from exc
         if not isinstance(header, dict) or header.get("format") != _FORMAT:
             raise InvalidInputError(f"{path} is not a chaihuo model")

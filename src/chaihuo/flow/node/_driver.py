@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from chaihuo.core import CATALOG, ChaihuoError, Role, shared_reason
+from chaihuo.core import CATALOG, ChaihuoError, Role, shared_reason, spec_for_exception
 from chaihuo.federation import FederationSettings, Gateway, Party
 from chaihuo.flow._lifecycle_events import (
     Action,
@@ -260,12 +260,26 @@ class Driver:
             self.gateway.close_job(key[1])
             del self._tokens[key]
 
+    def _keep_outputs(self, end: TaskExit, plan: JobPlan) -> tuple[str, str] | None:
+        """Keep a successful task's metrics and models; (code, reason) when that fails (a
+        model not written whole, a full store), which then fails the task instead."""
+        try:
+            self._on_task_end(end, plan)
+        except Exception as exc:  # whatever it is, the job must still reach a final state
+            _log.exception("keeping the outputs of %s/%s failed", end.job_id, end.component)
+            spec = spec_for_exception(exc)
+            return spec.code, f"its outputs could not be kept: {exc}"
+        return None
+
     def _task_exited(self, end: TaskExit) -> None:
         plan = self._plan_of(end.job_id)
-        if end.succeeded:
-            self._on_task_end(end, plan)
+        kept = self._keep_outputs(end, plan) if end.succeeded else None
+        if end.succeeded and kept is None:
             event: Event = TaskSucceeded(job_id=end.job_id, component=end.component,
                                          attempt=end.attempt, at=time.time())  # fmt: skip
+        elif kept is not None:
+            event = TaskFailed(job_id=end.job_id, component=end.component, attempt=end.attempt,
+                               code=kept[0], reason=kept[1], at=time.time())  # fmt: skip
         elif end.stopped:
             event = TaskKilled(job_id=end.job_id, component=end.component, attempt=end.attempt,
                                at=time.time())  # fmt: skip

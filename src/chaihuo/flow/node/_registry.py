@@ -170,7 +170,12 @@ class ModelRegistry:
 
     def register_outputs(self, job_id: str, component: str, kind: str, version: str,
                          folders: dict[str, Path]) -> None:  # fmt: skip
-        """Register every model a task saved (role → its output folder)."""
+        """Register every model a task saved (role → its output folder), all or none: each is
+        read back and its content hash checked first, so a model that was not written whole
+        (disk full) is an error here, and nothing of the task is registered."""
+        from chaihuo.ml import ModelArtifact  # noqa: PLC0415 - numpy-heavy, only when needed
+
+        records = []
         for role, folder in folders.items():
             index_file = folder / "outputs.json"
             if not index_file.exists():
@@ -179,12 +184,14 @@ class ModelRegistry:
                 if entry.get("kind") != "model":
                     continue
                 path = folder / entry["file"]
-                header = json.loads(path.read_text())
+                model = ModelArtifact.load(path)  # InvalidInputError if missing or torn
                 named = component if name == "model" else f"{component}.{name}"
-                self.store.register_model(ModelRecord(
+                records.append(ModelRecord(
                     job_id=job_id, component=named, role=role, kind=kind, version=version,
-                    sha256=str(header.get("sha256", "")), path=str(path),
-                ), replace=True)  # fmt: skip
+                    sha256=model.digest, path=str(path),
+                ))  # fmt: skip
+        for record in records:
+            self.store.register_model(record, replace=True)
 
     def view(self, model_id: str) -> ModelView:
         """The REST view of one model (all parts this party holds)."""
