@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from chaihuo.components import ComputingPlan
 from chaihuo.components.builtin import default_registry
-from chaihuo.core import load_settings
+from chaihuo.core import ConfigError, load_settings, parse_party_id
 from chaihuo.flow import JobSummary, run_job_locally
 
 __all__ = ["run_command"]
@@ -107,12 +109,37 @@ def _print_summary(console: Console, summary: JobSummary) -> None:
     console.print(f"[dim]work directory: {summary.work_dir}[/dim]")
 
 
+def parse_computing(options: list[str]) -> dict[str, ComputingPlan]:
+    """`PARTY=BACKEND` options to each party's computing plan; a malformed one is a
+    ConfigError naming it."""
+    plans: dict[str, ComputingPlan] = {}
+    for option in options:
+        party, sep, backend = option.partition("=")
+        if not sep or not party.strip() or not backend.strip():
+            raise ConfigError(
+                f"--computing {option!r}: expected PARTY=BACKEND, e.g. 10000=local[2]"
+            )
+        try:
+            plans[str(parse_party_id(party.strip()))] = ComputingPlan(backend=backend.strip())
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"--computing {option!r}: {reason}") from exc
+    return plans
+
+
 def run_command(
     job: Path = typer.Argument(..., exists=True, dir_okay=False, help="The job file (YAML)."),
     json_output: bool = typer.Option(False, "--json", help="End with one JSON summary line."),
     work_dir: Path | None = typer.Option(None, help="Where runs go (default: next to the job)."),
     insecure: bool = typer.Option(
         False, "--insecure", help="Plaintext gRPC between parties (development profile only)."
+    ),
+    computing: list[str] = typer.Option(
+        [],
+        "--computing",
+        help="PARTY=BACKEND: that party computes on BACKEND instead of the local process "
+        "pool, e.g. 10000=local[2] (Spark in the party's process) or 10000=spark://host:7077. "
+        "Repeat for several parties.",
     ),
 ) -> None:
     """Run every party of JOB locally: one process per party, gRPC over mutual TLS.
@@ -131,6 +158,7 @@ def run_command(
         insecure=insecure,
         profile=settings.profile,
         on_event=_printer(console, time.time()),
+        computing=parse_computing(computing),
     )
     _print_summary(console, summary)
     if json_output:

@@ -12,6 +12,7 @@ from chaihuo.components._spec import (
 )
 from chaihuo.components._task import (
     ComponentTask,
+    ComputingPlan,
     FederationPlan,
     PartyResult,
     PartyTask,
@@ -25,6 +26,7 @@ __all__ = [
     "ComponentParams",
     "ComponentSpec",
     "ComponentTask",
+    "ComputingPlan",
     "FederationPlan",
     "ParamsByParty",
     "PartyResult",

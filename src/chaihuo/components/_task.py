@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chaihuo.computing import check_backend
 from chaihuo.core import Role
 
 __all__ = [
     "ComponentTask",
+    "ComputingPlan",
     "FederationPlan",
     "InputFile",
     "OutcomeStatus",
@@ -36,6 +38,24 @@ class FederationPlan(BaseModel):
     insecure: bool = False
     gateway: str | None = Field(None, description="The node's gateway (a task of a node).")
     token: str | None = Field(None, description="This task's token at the gateway.")
+
+
+class ComputingPlan(BaseModel):
+    """This party's computing backend for the task: its own choice, never agreed with peers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str = Field(
+        "local", description="'local' (process pool) or a Spark master: local[N], spark://..."
+    )
+    workers: int = Field(0, ge=0, le=4096, description="Local processes / Spark partitions.")
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings.")
+
+    @field_validator("backend")
+    @classmethod
+    def check_backend(cls, value: str) -> str:
+        """`value` if a backend of that form can be opened (not opening it): ConfigError else."""
+        return check_backend(value)
 
 
 class InputFile(BaseModel):
@@ -83,6 +103,7 @@ class PartyTask(BaseModel):
     external_inputs: dict[Role, dict[str, InputFile]] = Field(
         default_factory=dict, description="Inputs from outside this job (a stored model)."
     )
+    computing: ComputingPlan = Field(default_factory=ComputingPlan)
 
 
 OutcomeStatus = Literal["running", "success", "failed", "canceled", "skipped"]

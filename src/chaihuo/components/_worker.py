@@ -21,7 +21,7 @@ from chaihuo.components._outputs import load_outputs, save_outputs
 from chaihuo.components._report import PartyReport, error_code
 from chaihuo.components._spec import ComponentError, ComponentSpec, Registry, validate_params
 from chaihuo.components._task import ComponentTask, PartyResult, PartyTask, RoleOutcome
-from chaihuo.computing import LocalComputing
+from chaihuo.computing import ComputingSession, open_computing
 from chaihuo.core import ConfigError, PartyId, Role
 from chaihuo.federation import FederationSettings, Party, SerdeCodec
 from chaihuo.runtime import (
@@ -59,7 +59,7 @@ def _gather_inputs(
     return inputs
 
 
-def _upstream(task: PartyTask, role: Role, computing: LocalComputing) -> dict[str, Any]:
+def _upstream(task: PartyTask, role: Role, computing: ComputingSession) -> dict[str, Any]:
     """Inputs saved by earlier tasks (a node runs each component in its own process) and
     inputs from outside the job (a stored model), keyed as `_run_role` keys what it produced."""
     produced: dict[str, Any] = {}
@@ -162,13 +162,24 @@ class _PartyRun:
             settings = FederationSettings(
                 receive_timeout_s=task.timeout_s, send_timeout_s=task.timeout_s
             )
+            # Computing first: Spark forks its JVM, which must happen before gRPC has threads
+            computing = open_computing(
+                task.computing.backend,
+                data_dir=task.work_dir / task.party_id / "data",
+                workers=task.computing.workers,
+                spark_conf=task.computing.spark_conf,
+            )
+        except BaseException as exc:
+            self.report.failed(None, None, exc)
+            return self.report.finish()
+        try:
             self.link = link = open_link(task, settings)
         except BaseException as exc:
+            computing.stop()
             self.report.failed(None, None, exc)
             return self.report.finish()
         metrics = MetricsSink(self.directory / "metrics.jsonl")
         metrics.on_progress(self._forward_progress)
-        computing = LocalComputing(task.work_dir / task.party_id / "data")
         try:
             contexts = [
                 self._context(
@@ -215,7 +226,7 @@ class _PartyRun:
         roster: Roster,
         *,
         policy: SecurityPolicy,
-        computing: LocalComputing,
+        computing: ComputingSession,
         metrics: MetricsSink,
     ) -> Context:
         cipher = CipherSuite(policy)

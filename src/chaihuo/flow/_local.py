@@ -8,12 +8,13 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from chaihuo.components import (
     ComponentTask,
+    ComputingPlan,
     FederationPlan,
     PartyTask,
     Registry,
@@ -48,8 +49,10 @@ def plan_tasks(
     *,
     insecure: bool,
     profile: str,
+    computing: Mapping[str, ComputingPlan] | None = None,
 ) -> list[PartyTask]:
-    """One PartyTask per party id, with certificates made in work_dir/pki unless insecure."""
+    """One PartyTask per party id, with certificates made in work_dir/pki unless insecure;
+    `computing` gives a party another backend than the local pool (Spark, say)."""
     if insecure and profile != "dev":
         raise ConfigError(
             "--insecure (plaintext gRPC) is refused by the production profile; "
@@ -62,6 +65,10 @@ def plan_tasks(
     except ChaihuoError as exc:
         raise JobInvalidError(f"{job_path}: {exc}") from exc
     party_ids = list(dict.fromkeys(pid for ids in roles.values() for pid in ids))
+    backends = dict(computing or {})
+    if unknown := sorted(set(backends) - set(party_ids)):
+        raise ConfigError(f"computing set for {', '.join(unknown)}: not a party of this job "
+                          f"(parties: {', '.join(party_ids)})")  # fmt: skip
     ports = {pid: _free_port() for pid in party_ids}
     addresses = {pid: f"127.0.0.1:{port}" for pid, port in ports.items()}
     tls = {} if insecure else make_local_pki(work_dir / "pki", party_ids)
@@ -101,6 +108,7 @@ def plan_tasks(
                 timeout_s=job.timeout_s,
                 profile="dev" if profile == "dev" else "prod",
                 federation=plan,
+                computing=backends.get(pid, ComputingPlan()),
             )
         )
     return tasks
@@ -130,6 +138,7 @@ def run_job_locally(
     insecure: bool = False,
     profile: str = "prod",
     on_event: Callable[[dict[str, Any]], None] = lambda event: None,
+    computing: Mapping[str, ComputingPlan] | None = None,
 ) -> JobSummary:
     """Validate, plan, launch one worker per party, follow progress, and summarise.
 
@@ -145,8 +154,9 @@ def run_job_locally(
         work_dir.mkdir(mode=0o700)
         try:
             tasks = plan_tasks(
-                job, job_path, work_dir, registry, insecure=insecure, profile=profile
-            )
+                job, job_path, work_dir, registry, insecure=insecure, profile=profile,
+                computing=computing,
+            )  # fmt: skip
         except BaseException:
             shutil.rmtree(work_dir, ignore_errors=True)  # a refused job leaves nothing behind
             raise

@@ -8,6 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from chaihuo.components import ComputingPlan
 from chaihuo.core import ConfigError, parse_party_id
 
 __all__ = ["NodeFileConfig", "PeerConfig", "load_node_config", "starter_config"]
@@ -45,8 +46,24 @@ class PeerConfig(_Strict):
 class ComputingConfig(_Strict):
     """The computing backend of this party's tasks."""
 
-    backend: Literal["local"] = "local"
-    workers: int = Field(0, ge=0, le=512, description="Processes; 0: one per core.")
+    backend: str = Field(
+        "local", description="'local' (a process pool) or a Spark master: spark://host:7077, "
+        "yarn, k8s://..., local[N] (Spark inside each task process)."
+    )  # fmt: skip
+    workers: int = Field(
+        0, ge=0, le=4096, description="Local processes (0: one per core) or Spark partitions."
+    )
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings.")
+
+    @field_validator("backend")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return ComputingPlan.check_backend(value)
+
+    def plan(self) -> ComputingPlan:
+        """What each task process of this node is told to compute on."""
+        return ComputingPlan(backend=self.backend, workers=self.workers,
+                             spark_conf=self.spark_conf)  # fmt: skip
 
 
 class RestConfig(_Strict):
@@ -163,7 +180,7 @@ peers:                        # partner party id -> its node; `ca`: its organisa
   # "10000": {{address: partner.example.org:9370, ca: pki/partner-10000-ca.pem}}
 data_dir: chaihuo-{party_id}          # uploaded tables, task outputs, models, node.db
 # store: postgresql+psycopg://user@db/chaihuo   # default: SQLite (WAL) in data_dir
-computing: {{backend: local, workers: 0}}       # 0: one process per core
+computing: {{backend: local, workers: 0}}       # 0: one process per core; or a Spark master
 max_concurrent_tasks: 4
 permissions:                  # which partner may start which components on this node
   # "10000": [reader, psi, hetero_lr, evaluation]   # or ["*"]; unlisted partners: nothing

@@ -221,7 +221,7 @@ def task_for(
         work_dir=work_dir, base_dir=work_dir, timeout_s=plan.job.timeout_s,
         profile=config.profile, federation=FederationPlan(gateway=gateway, token=token),
         report_dir=task_folder(config, plan.job_id, component), upstream_on_disk=True,
-        external_inputs=external,
+        external_inputs=external, computing=config.computing.plan(),
     )  # fmt: skip
 
 
