@@ -69,6 +69,7 @@ CATALOG: Final[dict[str, ErrorSpec]] = _specs(
     ("UNAUTHENTICATED", "UNAUTHENTICATED", 401, 77, "authentication required"),
     ("FORBIDDEN", "PERMISSION_DENIED", 403, 77, "not permitted"),
     ("STORAGE", "RESOURCE_EXHAUSTED", 507, 74, "cannot write to storage"),
+    ("TRAINING_DIVERGED", "FAILED_PRECONDITION", 422, 65, "training diverged"),
 )
 
 

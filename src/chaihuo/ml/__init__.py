@@ -2,6 +2,7 @@
 
 from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml._data import DataArrays, check_aligned, dataset_arrays, id_digest
+from chaihuo.ml._diverged import TrainingDivergedError
 from chaihuo.ml._optim import Optimizer, OptimizerParams, make_optimizer
 from chaihuo.ml._predictions import Predictions, TaskKind
 
@@ -12,6 +13,7 @@ __all__ = [
     "OptimizerParams",
     "Predictions",
     "TaskKind",
+    "TrainingDivergedError",
     "check_aligned",
     "dataset_arrays",
     "id_digest",

@@ -42,6 +42,13 @@ class GlmParams(TrainingParams):
         description="With a `validate` input: stop after this many epochs without "
         "improvement of the validation metric and keep the best epoch's weights.",
     )
+    intercept_init: Literal["labels", "zero"] = Field(
+        "labels",
+        description="labels: start the guest's intercept where the intercept-only model is "
+        "best for the training labels (the mean for linear, log of the mean rate for Poisson, "
+        "4·mean − 2 for logistic, the optimum of its Taylor loss); zero: start at 0 (FATE). "
+        "Ignored when warm-starting from a model.",
+    )
     floating_point_precision: int = Field(
         12,
         ge=4,

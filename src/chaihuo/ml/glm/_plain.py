@@ -109,6 +109,8 @@ def _fit_one(
     exposure: Vector | None,
 ) -> tuple[list[_Party], list[float]]:
     parties = _parties(params, guest_x, host_xs, seed, model)
+    if params.fit_intercept and params.intercept_init == "labels":
+        parties[0].w[-1] = family.best_intercept(y, exposure)
     rows = len(y)
     convergence = Convergence(params.early_stop, params.tol)
     losses: list[float] = []

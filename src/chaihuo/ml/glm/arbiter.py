@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from chaihuo.core import ConfigError
+from chaihuo.crypto import EncodingOverflowError
 from chaihuo.crypto.paillier import EncryptedVector, PackedVector, PaillierPrivateKey
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml._diverged import diverged, diverged_error
 from chaihuo.ml.glm._family import Family
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
@@ -60,9 +62,14 @@ def run_arbiter(
         losses: list[float] = []
         for epoch in range(int(protocol["epochs"])):
             ectx = mctx.sub("epoch").indexed(epoch)
-            for step in range(steps):
-                _serve_batch(ectx.sub("batch").indexed(step), keys.private_key, phases)
+            try:
+                for step in range(steps):
+                    _serve_batch(ectx.sub("batch").indexed(step), keys.private_key, phases)
+            except EncodingOverflowError as exc:  # a gradient beyond what the key carries
+                raise diverged_error(epoch + 1, None, str(exc)) from exc
             stop = _judge(ectx, keys.private_key, rows, convergence, losses)
+            if stop == "diverged":
+                raise diverged_error(epoch + 1, None, f"the loss reached {losses[-1]:.6g}")
             if math.isfinite(losses[-1]):
                 mctx.metrics.log("loss", losses[-1], step=epoch)
             if stop:
@@ -111,14 +118,19 @@ def _judge(
     rows: int,
     convergence: Convergence,
     losses: list[float],
-) -> bool:
-    """Decrypt the epoch loss, apply the convergence rule and broadcast the decision."""
+) -> bool | Literal["diverged"]:
+    """Decrypt the epoch loss, apply the convergence rule and broadcast the decision (stop,
+    or "diverged": the loss ran away, every party stops with TRAINING_DIVERGED)."""
     message = expect(recv(ectx.guest, "epoch", "epoch loss"), dict, "epoch")
     loss = _scalar(message.get("loss"), private_key) / rows
     change = None
     if message.get("weight_change") is not None:
         change = _scalar(message["weight_change"], private_key)
     losses.append(loss)
+    if diverged(losses):  # everyone stops and says so; the loss itself stays here
+        ectx.guest.put("decision", {"stop": True, "best": False, "diverged": True})
+        ectx.hosts.put("decision", {"stop": True, "best": False, "diverged": True})
+        return "diverged"
     stop = convergence.converged(loss, change) or bool(message.get("stop"))
     best = bool(message.get("improved"))
     ectx.guest.put("decision", {"stop": stop, "best": best, "loss": loss})

@@ -22,8 +22,10 @@ import numpy as np
 import numpy.typing as npt
 
 from chaihuo.core import ChaihuoError, InvalidInputError
+from chaihuo.crypto import EncodingOverflowError
 from chaihuo.crypto.paillier import EncryptedVector, PaillierPublicKey
 from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml._diverged import diverged_error
 from chaihuo.ml._optim import Optimizer, make_optimizer
 from chaihuo.ml.glm._data import (
     PartyData,
@@ -310,6 +312,8 @@ class _Trainer:
             self.w[:width] = setup.init[0][index]
             if params.fit_intercept:
                 self.w[width] = setup.init[1][index]
+        elif params.fit_intercept and params.intercept_init == "labels":
+            self.w[width] = family.best_intercept(self.y, self.train.exposure)
         self.optimizer = make_optimizer(
             params.optimizer_params(), len(self.w), intercept=params.fit_intercept
         )
@@ -337,8 +341,13 @@ class _Trainer:
         epochs, total = 0, self.params.epochs
         self.ctx.progress("epoch", 0, total)
         for epoch in range(total):
-            with self.phases("epoch"):
-                decision = self._epoch(epoch)
+            try:
+                with self.phases("epoch"):
+                    decision = self._epoch(epoch)
+            except EncodingOverflowError as exc:  # a value beyond what the key carries
+                raise diverged_error(epoch + 1, self.params.learning_rate, str(exc)) from exc
+            if decision.get("diverged"):
+                raise diverged_error(epoch + 1, self.params.learning_rate)
             epochs, stop = epoch + 1, bool(decision.get("stop"))
             if decision.get("best"):
                 best = self.w.copy()

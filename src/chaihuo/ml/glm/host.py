@@ -21,8 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from chaihuo.core import ConfigError, InvalidInputError, Role
+from chaihuo.crypto import EncodingOverflowError
 from chaihuo.crypto.paillier import PaillierPublicKey
 from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml._diverged import diverged_error
 from chaihuo.ml._optim import make_optimizer
 from chaihuo.ml.glm._data import PartyData, party_data
 from chaihuo.ml.glm._encrypted import (
@@ -198,9 +200,12 @@ class _Trainer:
             order = batches(rows, self.params.batch_size, self.seed, self.offset + epoch,
                             shuffle=self.params.shuffle)  # fmt: skip
             self.ctx.progress("batch", 0, len(order))
-            for number, indices in enumerate(order):
-                self._batch(ectx.sub("batch").indexed(number), indices)
-                self.ctx.progress("batch", number + 1, len(order))
+            try:
+                for number, indices in enumerate(order):
+                    self._batch(ectx.sub("batch").indexed(number), indices)
+                    self.ctx.progress("batch", number + 1, len(order))
+            except EncodingOverflowError as exc:  # a value beyond what the key carries
+                raise diverged_error(epoch + 1, self.params.learning_rate, str(exc)) from exc
             terms: dict[str, Any] = {
                 "penalty": encrypt_scalar(
                     self.key, rows * self.optimizer.penalty_loss(self.w), 2 * self.codec.exponent
@@ -213,6 +218,8 @@ class _Trainer:
             if self.validate is not None:
                 ectx.guest.put("validation_scores", self.validate.features @ self.w)
             decision = expect(recv(ectx.arbiter, "decision", "arbiter decision"), dict, "decision")
+            if decision.get("diverged"):
+                raise diverged_error(epoch + 1, self.params.learning_rate)
             if decision.get("best"):
                 best = self.w.copy()
             stop = bool(decision.get("stop"))

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from chaihuo.core import ChaihuoError
+from chaihuo.ml._diverged import TrainingDivergedError
 
 __all__ = ["TrainingDivergedError"]
-
-
-class TrainingDivergedError(ChaihuoError):
-    """The loss or a score left the range the fixed-point protocol supports (learning rate
-    too large)."""
-
-    code = "INVALID_INPUT"
