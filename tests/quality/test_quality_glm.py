@@ -168,14 +168,17 @@ def _worse_by(metric: str, ours: float, reference: float) -> float:
     return gap if higher_is_better else -gap
 
 
-def _check(case: Case, train: Pair, evaluate: Pair, guest_w, intercept, host_w, split: str):
-    """Weights vs the plaintext reference, metric vs scikit-learn; prints the table row."""
+def _check(case: Case, train: Pair, evaluate: Pair, guest_w, intercept, host_w, split: str,
+           host_offset=0.0):  # fmt: skip
+    """Weights vs the plaintext reference, metric vs scikit-learn; prints the table row.
+    Saved weights are on the data's scale; a host's `offset` is the constant its
+    standardisation adds, subtracted from its scores."""
     fit = fit_plaintext(case.family, case.params, train.guest_x, train.y, [train.host_x],
                         seed=1, classes=case.classes)  # fmt: skip
     np.testing.assert_allclose(guest_w, fit.guest, atol=WEIGHT_TOL)
     np.testing.assert_allclose(intercept, fit.intercept, atol=WEIGHT_TOL)
     np.testing.assert_allclose(host_w, fit.hosts[0], atol=WEIGHT_TOL)
-    u = evaluate.guest_x @ guest_w.T + intercept + evaluate.host_x @ host_w.T
+    u = evaluate.guest_x @ guest_w.T + intercept + evaluate.host_x @ host_w.T - host_offset
     ours = _score(case.metric, evaluate.y, u)
     reference = _sklearn_score(case.metric, _sklearn(case, train), evaluate)
     shortfall = _worse_by(case.metric, ours, reference)
@@ -205,7 +208,7 @@ def _run_case(tmp_path: Path, case: Case, split: str) -> None:
     # (The protocol works in its aligned row order; the reference sees the same order.)
     model, host = outcome.guest_model, outcome.host_model
     _check(case, train, evaluate, model.arrays["weights"], model.arrays["intercept"],
-           host.arrays["weights"], split)  # fmt: skip
+           host.arrays["weights"], split, host.arrays.get("offset", 0.0))  # fmt: skip
     scores = outcome.predictions.scores
     assert np.all(np.isfinite(scores)) and len(scores) == len(evaluate.y)
 
@@ -236,7 +239,8 @@ def test_breast_through_reader_psi_and_hetero_lr(tmp_path: Path) -> None:
     ordered = pair.rows(positions(pair.ids, guest["predictions"].ids))
     model = guest["model"]
     _check(case, ordered, ordered, model.arrays["weights"], model.arrays["intercept"],
-           host["model"].arrays["weights"], "train")  # fmt: skip
+           host["model"].arrays["weights"], "train",
+           host["model"].arrays.get("offset", 0.0))  # fmt: skip
     auc = roc_auc_score(ordered.y, guest["predictions"].scores)
     assert math.isclose(
         auc, _score("auc", ordered.y, _u(model, host["model"], ordered)), rel_tol=1e-9
@@ -245,7 +249,8 @@ def test_breast_through_reader_psi_and_hetero_lr(tmp_path: Path) -> None:
 
 def _u(guest_model: Any, host_model: Any, pair: Pair) -> np.ndarray:
     return (pair.guest_x @ guest_model.arrays["weights"].T + guest_model.arrays["intercept"]
-            + pair.host_x @ host_model.arrays["weights"].T)  # fmt: skip
+            + pair.host_x @ host_model.arrays["weights"].T
+            - host_model.arrays.get("offset", 0.0))  # fmt: skip
 
 
 def test_default_credit_subsample(tmp_path: Path) -> None:

@@ -42,6 +42,12 @@ class GlmParams(TrainingParams):
         description="With a `validate` input: stop after this many epochs without "
         "improvement of the validation metric and keep the best epoch's weights.",
     )
+    standardize: bool = Field(
+        True,
+        description="Train on each party's own z-scored columns (mean and standard deviation "
+        "of its training rows, which never leave it) and save coefficients on the data's "
+        "scale, as glmnet does; false trains on the raw values (FATE).",
+    )
     intercept_init: Literal["labels", "zero"] = Field(
         "labels",
         description="labels: start the guest's intercept where the intercept-only model is "

@@ -15,6 +15,7 @@ from chaihuo.ml.glm._model import initial_weights
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._schedule import Convergence, batches
 from chaihuo.ml.glm._secure import Quantized, quantize
+from chaihuo.ml.glm._standardize import Standardizer
 
 __all__ = ["PlainFit", "fit_plaintext"]
 
@@ -30,12 +31,15 @@ class PlainFit:
     hosts: list[Vector]
     epochs: list[int] = field(default_factory=list)
     losses: list[list[float]] = field(default_factory=list)
+    host_offsets: list[Vector] = field(default_factory=list)
+    """Each host's constant (models,) from standardising: subtracted from its scores."""
 
     def scores(self, guest_x: Vector, host_xs: list[Vector]) -> Vector:
-        """Linear predictors u (rows × models)."""
+        """Linear predictors u (rows × models), on the data's scale as the parties save them."""
         u = guest_x @ self.guest.T + self.intercept
-        for x, w in zip(host_xs, self.hosts, strict=True):
-            u = u + x @ w.T
+        offsets = self.host_offsets or [np.zeros(len(self.intercept))] * len(self.hosts)
+        for x, w, offset in zip(host_xs, self.hosts, offsets, strict=True):
+            u = u + x @ w.T - offset
         return np.asarray(u, dtype=np.float64)
 
 
@@ -60,25 +64,39 @@ def fit_plaintext(
 ) -> PlainFit:
     """Train as the federated protocol does, in the clear, for reference and benchmarks.
 
-    Identical: batch order (from `seed`), the residual (Taylor for logistic), quantisation of
-    each party's features in X^T d, per-party optimisers, loss and convergence rule. Only the
+    Identical: each party's standardisation, the intercept's start, batch order (from `seed`),
+    the residual (Taylor for logistic), quantisation of each party's features in X^T d,
+    per-party optimisers, loss and convergence rule; weights returned on the data's scale
+    (`host_offsets` the hosts' constants), as the parties save them. Only the
     fixed-point encoding of u and d (2^−24) differs, which moves weights by ~1e−7.
     """
     classes = classes or []
     targets = label_matrix(family, classes, labels)
+    stds = [
+        Standardizer.fit(x) if params.standardize else Standardizer.identity(x.shape[1])
+        for x in (guest_x, *host_xs)
+    ]
+    guest_s = (guest_x - stds[0].mean) / stds[0].scale
+    hosts_s = [(x - std.mean) / std.scale for x, std in zip(host_xs, stds[1:], strict=True)]
     fits = [
         _fit_one(
-            family, params, guest_x, targets[k], host_xs, seed=seed, model=k, exposure=exposure
+            family, params, guest_s, targets[k], hosts_s, seed=seed, model=k, exposure=exposure
         )
         for k in range(targets.shape[0])
     ]
     width = guest_x.shape[1]
+    guest, guest_offset = stds[0].to_original(np.stack([f[0][0].w[:width] for f in fits]))
+    intercept = np.array([f[0][0].w[width] if params.fit_intercept else 0.0 for f in fits])
+    hosts = [
+        std.to_original(np.stack([f[0][h + 1].w for f in fits])) for h, std in enumerate(stds[1:])
+    ]
     return PlainFit(
-        guest=np.stack([f[0][0].w[:width] for f in fits]),
-        intercept=np.array([f[0][0].w[width] if params.fit_intercept else 0.0 for f in fits]),
-        hosts=[np.stack([f[0][h + 1].w for f in fits]) for h in range(len(host_xs))],
+        guest=guest,
+        intercept=intercept - guest_offset,
+        hosts=[w for w, _ in hosts],
         epochs=[len(f[1]) for f in fits],
         losses=[f[1] for f in fits],
+        host_offsets=[offset for _, offset in hosts],
     )
 
 

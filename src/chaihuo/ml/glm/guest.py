@@ -57,6 +57,7 @@ from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._schedule import EarlyStopping, batches, smallest_batch
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
 from chaihuo.ml.glm._session import expect, expect_vector, guest_start, recv
+from chaihuo.ml.glm._standardize import Standardizer
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
@@ -76,6 +77,7 @@ class _Setup:
     init: tuple[Vector, Vector] | None = None
     digests: dict[str, bytes] = field(default_factory=dict)
     model: ModelArtifact | None = None
+    std: Standardizer | None = None
 
 
 def run_guest(
@@ -110,6 +112,8 @@ def run_guest(
     scores = _predict(
         ctx.sub("score"), family, params, setup, weights=weights, intercepts=intercepts
     )
+    assert setup.std is not None
+    saved, offsets = setup.std.to_original(weights)  # on the data's scale
     model = ModelArtifact(
         family.component,
         "guest",
@@ -123,11 +127,13 @@ def run_guest(
             "epochs": [f.epochs for f in fitted],
             "epochs_total": [f.offset + f.epochs for f in fitted],
             "optimizer": params.optimizer,
+            "standardized": setup.std.standardizes,
             "loss_history": [f.losses for f in fitted],
         },
         {
-            "weights": weights,
-            "intercept": intercepts,
+            "weights": saved,
+            "intercept": intercepts - offsets,
+            **setup.std.arrays(),
             **optimizer_arrays([f.optimizer for f in fitted], width),
         },
     )
@@ -177,11 +183,12 @@ def _local(
         if inputs.get(usage) is None:
             raise InvalidInputError("predicting needs a `test` input", public=True)
         score = party_data(inputs[usage], host=False, usage=usage, exposure_colname=exposure)
-        init = (model_weights(model, score.feature_names), _intercepts(model))
+        std = Standardizer.of_model(model, len(score.feature_names))
         meta = model.meta
         return _Setup(
-            "predict", score, list(meta.get("classes", [])), int(meta.get("models", 1)), 0,
-            init=init, digests={usage: score.digest}, model=model,
+            "predict", std.apply(score), list(meta.get("classes", [])),
+            int(meta.get("models", 1)), 0, init=_reopened(model, score.feature_names, std),
+            digests={usage: score.digest}, model=model, std=std,
         )  # fmt: skip
     if inputs.get("train") is None:
         raise InvalidInputError(
@@ -210,14 +217,28 @@ def _local(
             setup.score = data if usage == "test" else setup.score
     if model is not None:
         _check_warm(model, setup)
-        setup.init = (model_weights(model, train.feature_names), _intercepts(model))
+        setup.std = Standardizer.of_model(model, len(train.feature_names))
+        setup.init = _reopened(model, train.feature_names, setup.std)
         setup.model = model
+    elif params.standardize:
+        setup.std = Standardizer.fit(train.features)
+    else:
+        setup.std = Standardizer.identity(len(train.feature_names))
+    std = setup.std
+    setup.train = std.apply(train)
+    setup.validate = None if setup.validate is None else std.apply(setup.validate)
+    setup.score = setup.train if setup.score is train else std.apply(setup.score)
     return setup
 
 
-def _intercepts(model: ModelArtifact) -> Vector:
-    weights = np.asarray(model.arrays["weights"])
-    return np.asarray(model.arrays.get("intercept", np.zeros(weights.shape[0])), np.float64)
+def _reopened(
+    model: ModelArtifact, names: tuple[str, ...], std: Standardizer
+) -> tuple[Vector, Vector]:
+    """A saved model's (weights, intercepts) in the space it was trained in: the saved
+    intercept has the guest's offset taken out (see _standardize)."""
+    saved = model_weights(model, names)
+    intercepts = np.asarray(model.arrays.get("intercept", np.zeros(saved.shape[0])), np.float64)
+    return std.to_trained(saved), intercepts + saved @ std.mean
 
 
 def _check_warm(model: ModelArtifact, setup: _Setup) -> None:

@@ -46,6 +46,7 @@ from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._schedule import batches
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
 from chaihuo.ml.glm._session import expect, expect_vector, follower_start, recv
+from chaihuo.ml.glm._standardize import Standardizer
 from chaihuo.runtime import Context
 
 __all__ = ["run_host"]
@@ -57,6 +58,7 @@ Vector = npt.NDArray[np.float64]
 class _State:
     data: dict[str, PartyData] = field(default_factory=dict)
     model: ModelArtifact | None = None
+    std: Standardizer | None = None
 
 
 def run_host(
@@ -75,9 +77,11 @@ def run_host(
     )
     models = int(plan["models"])
     score = state.data[str(plan["score"])]
+    assert state.std is not None
     if plan["mode"] == "predict":
         assert state.model is not None
-        _send_scores(ctx.sub("score"), model_weights(state.model, score.feature_names), score)
+        saved = model_weights(state.model, score.feature_names)
+        _send_scores(ctx.sub("score"), state.std.to_trained(saved), score)
         return {"model": state.model}
     key = expect(recv(ctx.arbiter, "public_key", "key set-up"), PaillierPublicKey, "key")
     train = state.data["train"]
@@ -88,6 +92,7 @@ def run_host(
     ]  # fmt: skip
     weights = np.stack([trainer.fit() for trainer in trainers])
     _send_scores(ctx.sub("score"), weights, score)
+    saved, offsets = state.std.to_original(weights)  # on the data's scale, and its constant
     model = ModelArtifact(
         family.component,
         "host",
@@ -96,9 +101,12 @@ def run_host(
             "feature_names": list(train.feature_names),
             "models": models,
             "optimizer": params.optimizer,
+            "standardized": state.std.standardizes,
         },
         {
-            "weights": weights,
+            "weights": saved,
+            "offset": offsets,
+            **state.std.arrays(),
             **optimizer_arrays([t.optimizer for t in trainers], weights.shape[1]),
         },
     )
@@ -141,9 +149,16 @@ def _hello(
             "this host's train/validate/test data have different columns", public=True
         )
     models = None
+    width = len(next(iter(names)))
     if state.model is not None:
         model_weights(state.model, next(iter(names)))
         models = int(state.model.meta.get("models", 1))
+        state.std = Standardizer.of_model(state.model, width)
+    elif params.standardize:
+        state.std = Standardizer.fit(state.data["train"].features)
+    else:
+        state.std = Standardizer.identity(width)
+    state.data = {usage: state.std.apply(data) for usage, data in state.data.items()}
     return {
         "digests": {usage: data.digest for usage, data in state.data.items()},
         "features": len(next(iter(names))),
@@ -183,7 +198,9 @@ class _Trainer:
             self.train.features.shape[1], params.init_method, self.seed, self.position + 1, index
         )
         if state.model is not None:
-            self.w = model_weights(state.model, self.train.feature_names)[index].copy()
+            assert state.std is not None
+            saved = model_weights(state.model, self.train.feature_names)
+            self.w = state.std.to_trained(saved)[index].copy()
         self.optimizer = make_optimizer(params.optimizer_params(), len(self.w), intercept=False)
         resume_optimizer(self.optimizer, state.model, params.optimizer, index, len(self.w))
         self.offset = int(plan.get("epoch_offsets", [0] * (index + 1))[index])
