@@ -31,6 +31,8 @@ from _pairs import DATA, Pair, epsilon_pair, hetero_pair, stratified_split
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
 from sklearn.metrics import accuracy_score, mean_poisson_deviance, roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from chaihuo.components.builtin._hetero_lr import HETERO_LR
 from chaihuo.components.builtin._psi import PSI
@@ -96,12 +98,16 @@ SLOW_CASES = [
     Case("default_credit", LOGISTIC, _credit,
          _params(epochs=3, batch_size=3000, learning_rate=1.0), "auc", 0.01, 0.005, [0, 1]),
     Case("epsilon_5k", LOGISTIC, epsilon_pair,
-         _params(epochs=3, batch_size=200, learning_rate=1.0, decay=0.05), "auc", 0.005, None,
+         # tuned on the raw (already scaled) columns; on z-scores these rates overshoot
+         _params(epochs=3, batch_size=200, learning_rate=1.0, decay=0.05, standardize=False),
+         "auc", 0.005, None,
          [0, 1]),
     Case("vehicle", LOGISTIC,
          lambda: hetero_pair("vehicle_scale_hetero_guest.csv", "vehicle_scale_hetero_host.csv",
                              "y"),
-         _params(epochs=10, batch_size=200, optimizer="adam", learning_rate=0.1),
+         # tuned on vehicle's [-1, 1] columns; standardised, 10 adam epochs fall 4 % short
+         _params(epochs=10, batch_size=200, optimizer="adam", learning_rate=0.1,
+                 standardize=False),
          "accuracy", 0.005, None, [0, 1, 2, 3]),
     Case("motor", LINEAR,
          lambda: hetero_pair("motor_hetero_guest.csv", "motor_hetero_host.csv", "motor_speed",
@@ -122,22 +128,31 @@ SLOW_CASES = [
 ]  # fmt: skip
 
 
+def _centralized(case: Case, model: Any) -> Any:
+    """The centralized counterpart of the federated run: with `standardize` (the default) each
+    party z-scores its own columns, which is StandardScaler on the joined columns, and the
+    penalty acts on the standardised weights, as it does in the protocol."""
+    return make_pipeline(StandardScaler(), model) if case.params.standardize else model
+
+
 def _sklearn(case: Case, train: Pair) -> Any:
     n, alpha = len(train.y), case.params.alpha
     if case.family is LINEAR:
-        return Ridge(alpha=n * alpha).fit(train.joined, train.y)
-    if case.family is POISSON:
-        return PoissonRegressor(alpha=alpha, max_iter=5000, tol=1e-10).fit(train.joined, train.y)
-    model = LogisticRegression(C=1.0 / (n * alpha), max_iter=5000)
-    if len(case.classes) > 2:
-        model = OneVsRestClassifier(model)
-    return model.fit(train.joined, train.y)
+        model: Any = Ridge(alpha=n * alpha)
+    elif case.family is POISSON:
+        model = PoissonRegressor(alpha=alpha, max_iter=5000, tol=1e-10)
+    else:
+        model = LogisticRegression(C=1.0 / (n * alpha), max_iter=5000)
+        if len(case.classes) > 2:
+            model = OneVsRestClassifier(model)
+    return _centralized(case, model).fit(train.joined, train.y)
 
 
-def _taylor_optimum(case: Case, train: Pair) -> Ridge:
+def _taylor_optimum(case: Case, train: Pair) -> Any:
     # The Taylor loss log 2 − y'u/2 + u²/8 (+ α/2‖w‖²) is minimised by ridge regression of
     # 2y' on X with penalty 4nα; its AUC is what the protocol converges to.
-    return Ridge(alpha=4 * len(train.y) * case.params.alpha).fit(train.joined, 2 * train.y - 1)
+    ridge = Ridge(alpha=4 * len(train.y) * case.params.alpha)
+    return _centralized(case, ridge).fit(train.joined, 2 * train.y - 1)
 
 
 def _score(metric: str, y: np.ndarray, u: np.ndarray) -> float:

@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,10 +28,7 @@ from chaihuo.ml._diverged import diverged_error
 from chaihuo.ml._optim import Optimizer, make_optimizer
 from chaihuo.ml.glm._data import (
     PartyData,
-    encode_labels,
     label_matrix,
-    models_for,
-    party_data,
 )
 from chaihuo.ml.glm._encrypted import (
     check_forward,
@@ -42,11 +38,10 @@ from chaihuo.ml.glm._encrypted import (
     guest_residual,
 )
 from chaihuo.ml.glm._family import Family
+from chaihuo.ml.glm._guest_setup import GuestSetup, guest_setup
 from chaihuo.ml.glm._model import (
     epoch_offsets,
     initial_weights,
-    load_model,
-    model_weights,
     optimizer_arrays,
     predictions,
     resume_optimizer,
@@ -57,27 +52,11 @@ from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._schedule import EarlyStopping, batches, smallest_batch
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
 from chaihuo.ml.glm._session import expect, expect_vector, guest_start, recv
-from chaihuo.ml.glm._standardize import Standardizer
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
 
 Vector = npt.NDArray[np.float64]
-
-
-@dataclass
-class _Setup:
-    mode: str
-    score: PartyData
-    classes: list[Any]
-    models: int
-    seed: int
-    train: PartyData | None = None
-    validate: PartyData | None = None
-    init: tuple[Vector, Vector] | None = None
-    digests: dict[str, bytes] = field(default_factory=dict)
-    model: ModelArtifact | None = None
-    std: Standardizer | None = None
 
 
 def run_guest(
@@ -146,9 +125,9 @@ def _start(
     params: GlmParams,
     inputs: Mapping[str, Any],
     exposure_colname: str | None,
-) -> _Setup:
+) -> GuestSetup:
     failure: BaseException | None = None
-    setup: _Setup | None = None
+    setup: GuestSetup | None = None
     plan: dict[str, Any] = {}
     try:
         if not len(ctx.hosts):
@@ -159,7 +138,7 @@ def _start(
                 "need a product of two ciphertexts",
                 public=True,
             )
-        setup = _local(family, params, inputs, exposure_colname)
+        setup = guest_setup(family, params, inputs, exposure_colname)
         plan = _plan(family, params, setup)
     except (ChaihuoError, ValueError) as exc:
         failure = exc
@@ -170,85 +149,7 @@ def _start(
     return setup
 
 
-def _local(
-    family: Family, params: GlmParams, inputs: Mapping[str, Any], exposure: str | None
-) -> _Setup:
-    model = load_model(inputs.get("model"), family, "guest")
-    if params.predicts:
-        if model is None:
-            raise InvalidInputError(
-                "predicting (predict_only or epochs: 0) needs a `model` input", public=True
-            )
-        usage = "test" if inputs.get("test") is not None else "train"
-        if inputs.get(usage) is None:
-            raise InvalidInputError("predicting needs a `test` input", public=True)
-        score = party_data(inputs[usage], host=False, usage=usage, exposure_colname=exposure)
-        std = Standardizer.of_model(model, len(score.feature_names))
-        meta = model.meta
-        return _Setup(
-            "predict", std.apply(score), list(meta.get("classes", [])),
-            int(meta.get("models", 1)), 0, init=_reopened(model, score.feature_names, std),
-            digests={usage: score.digest}, model=model, std=std,
-        )  # fmt: skip
-    if inputs.get("train") is None:
-        raise InvalidInputError(
-            f"{family.component} needs a `train` input (or a model to predict)", public=True
-        )
-    train = party_data(inputs["train"], host=False, usage="train", exposure_colname=exposure)
-    classes = encode_labels(family, train.labels)
-    setup = _Setup(
-        "fit", train, classes, models_for(family, classes),
-        params.random_seed if params.random_seed is not None else secrets.randbits(62),
-        train=train, digests={"train": train.digest},
-    )  # fmt: skip
-    for usage in ("validate", "test"):
-        if inputs.get(usage) is not None:
-            data = party_data(inputs[usage], host=False, usage=usage, exposure_colname=exposure)
-            if data.feature_names != train.feature_names:
-                raise InvalidInputError(
-                    f"the guest's `{usage}` data has other columns than `train`", public=True
-                )
-            if usage == "validate" and data.labels is None:
-                raise InvalidInputError(
-                    "the guest's `validate` data needs the label column", public=True
-                )
-            setup.digests[usage] = data.digest
-            setup.validate = data if usage == "validate" else setup.validate
-            setup.score = data if usage == "test" else setup.score
-    if model is not None:
-        _check_warm(model, setup)
-        setup.std = Standardizer.of_model(model, len(train.feature_names))
-        setup.init = _reopened(model, train.feature_names, setup.std)
-        setup.model = model
-    elif params.standardize:
-        setup.std = Standardizer.fit(train.features)
-    else:
-        setup.std = Standardizer.identity(len(train.feature_names))
-    std = setup.std
-    setup.train = std.apply(train)
-    setup.validate = None if setup.validate is None else std.apply(setup.validate)
-    setup.score = setup.train if setup.score is train else std.apply(setup.score)
-    return setup
-
-
-def _reopened(
-    model: ModelArtifact, names: tuple[str, ...], std: Standardizer
-) -> tuple[Vector, Vector]:
-    """A saved model's (weights, intercepts) in the space it was trained in: the saved
-    intercept has the guest's offset taken out (see _standardize)."""
-    saved = model_weights(model, names)
-    intercepts = np.asarray(model.arrays.get("intercept", np.zeros(saved.shape[0])), np.float64)
-    return std.to_trained(saved), intercepts + saved @ std.mean
-
-
-def _check_warm(model: ModelArtifact, setup: _Setup) -> None:
-    if list(model.meta.get("classes", [])) != setup.classes:
-        raise InvalidInputError("warm start: the model's classes differ from the label's")
-    if int(model.meta.get("models", 1)) != setup.models:
-        raise InvalidInputError("warm start: the model has another number of OvR models")
-
-
-def _plan(family: Family, params: GlmParams, setup: _Setup) -> dict[str, Any]:
+def _plan(family: Family, params: GlmParams, setup: GuestSetup) -> dict[str, Any]:
     return {
         "mode": setup.mode,
         "family": family.name,
@@ -266,7 +167,7 @@ def _plan(family: Family, params: GlmParams, setup: _Setup) -> dict[str, Any]:
 
 
 def _check(
-    ctx: Context, params: GlmParams, setup: _Setup | None, hellos: list[dict[str, Any]]
+    ctx: Context, params: GlmParams, setup: GuestSetup | None, hellos: list[dict[str, Any]]
 ) -> list[str]:
     """Guest-side checks of the hosts' hellos: aligned rows, models, label safety."""
     assert setup is not None
@@ -312,7 +213,7 @@ class _Trainer:
         ctx: Context,
         family: Family,
         params: GlmParams,
-        setup: _Setup,
+        setup: GuestSetup,
         *,
         key: PaillierPublicKey,
         index: int,
@@ -490,7 +391,7 @@ def _predict(
     sctx: Context,
     family: Family,
     params: GlmParams,
-    setup: _Setup,
+    setup: GuestSetup,
     *,
     weights: Vector,
     intercepts: Vector,
