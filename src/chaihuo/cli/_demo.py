@@ -25,9 +25,11 @@ from chaihuo.crypto.sharing import (
     beaver_combine,
     beaver_mask,
     deal_beaver_triples,
+    deal_truncation_pairs,
     reconstruct,
     share,
-    truncate_local,
+    truncation_combine,
+    truncation_mask,
 )
 
 __all__ = ["DemoStep", "run_crypto_demo"]
@@ -93,12 +95,9 @@ def paillier_secure_sum(parties: int, rows: int, key_bits: int) -> DemoStep:
 
 
 def secret_shared_product(size: int) -> DemoStep:
-    """Element-wise product of two parties' private vectors with a dealer's Beaver triples."""
+    """Element-wise product of two parties' private vectors with a dealer's triples and pairs."""
     encoding = FixedPointEncoding()
     data = np.random.default_rng(5)  # demo data only; all shares and triples use `secrets`
-    # |x|, |y| < 1: the untruncated product has < 33 bits, so SecureML's local truncation is
-    # wildly wrong with probability < 2^(33+1−64) = 2^−30 per element (truncation_failure_bound);
-    # with |x|, |y| < 100 it would be 2^−17.7, about one bad element in three runs.
     x, y = data.uniform(-1, 1, size), data.uniform(-1, 1, size)
     start = time.perf_counter()
     x_shares, y_shares = share(encoding.encode(x), 2), share(encoding.encode(y), 2)
@@ -106,10 +105,11 @@ def secret_shared_product(size: int) -> DemoStep:
     holders = [Shareholder(i, 2) for i in range(2)]
     masked = [beaver_mask(x_shares[i], y_shares[i], triples[i]) for i in range(2)]
     e, f = reconstruct([m.e for m in masked]), reconstruct([m.f for m in masked])
-    z_shares = [
-        truncate_local(beaver_combine(triples[i], e, f, holders[i]), encoding.frac_bits, holders[i])
-        for i in range(2)
-    ]
+    products = [beaver_combine(triples[i], e, f, holders[i]) for i in range(2)]
+    # Back to f fractional bits with the dealer's truncation pairs: exact within one unit.
+    pairs = deal_truncation_pairs(size, encoding.frac_bits, 2)
+    opened = reconstruct([truncation_mask(products[i], pairs[i], holders[i]) for i in range(2)])
+    z_shares = [truncation_combine(pairs[i], opened, holders[i]) for i in range(2)]
     product = encoding.decode(reconstruct(z_shares))
     seconds = time.perf_counter() - start
     error = float(np.max(np.abs(product - x * y)))

@@ -1,12 +1,12 @@
 """Correlated randomness from a dealer (the arbiter): Beaver triples and truncation pairs."""
 
 # The dealer is a third role that holds no share of any secret. For each request it draws
-# fresh a, b and c = a·b (or r and r' = −((−r) >> f)) and gives party i its additive share;
+# fresh a, b and c = a·b (or r, r >> f and msb(r)) and gives party i its additive share;
 # shares of a uniform value are uniform, so each party learns nothing. To keep the dealer's
 # traffic small (the pseudorandom-seed trick of SPDZ-style preprocessing, e.g. Keller et al.,
 # "MASCOT", CCS 2016), party i gets a 256-bit seed from which it expands its shares of a, b
-# and c with AES-CTR; only the last party's c share, which must make the shares add up to
-# a·b, is sent in full. Security assumes the
+# and c with AES-CTR; only the last party's shares of the derived values (c, or r >> f and
+# msb(r)), which must make the shares add up, are sent in full. Security assumes the
 # dealer does not collude with a share holder: dealer plus one party would learn x from the
 # opened e = x − a. Requests come from party 0 only (every party asks for the same thing in
 # the same order, so one copy suffices), one numbered sub-scope per request.
@@ -26,6 +26,7 @@ from chaihuo.crypto.sharing import (
     RingArray,
     TruncationPair,
     ring_matmul,
+    truncation_pair_values,
 )
 from chaihuo.mpc._channel import Channel
 from chaihuo.mpc._checks import expect_bytes, expect_int, expect_list, expect_ring, expect_tuple
@@ -35,7 +36,7 @@ from chaihuo.mpc._session import Session
 __all__ = ["MAX_DEALT_ELEMENTS", "DealerTriples", "serve_triples"]
 
 MAX_DEALT_ELEMENTS: Final = 1 << 25
-"""Most ring elements (a + b + c, or r + r') the dealer produces for one request."""
+"""Most ring elements (a + b + c, or r and its two derived values) dealt for one request."""
 
 
 class DealerTriples:
@@ -56,12 +57,15 @@ class DealerTriples:
         if session.index == 0:
             step.put("request", request)
         what = f"dealer reply {self._count - 1}"
+        derived = _derived_count(str(request[0]))
         last = session.index == session.n_parties - 1
-        reply = expect_tuple(step.get("dealt"), 2 if last else 1, what)
+        reply = expect_tuple(step.get("dealt"), 1 + derived if last else 1, what)
         seed = expect_bytes(reply[0], f"{what} seed", SEED_BYTES)
         parts = _expand(seed, shapes)
         if last:
-            parts[-1] = expect_ring(reply[1], shapes[-1], f"{what} correction")
+            for k in range(1, derived + 1):
+                index = len(shapes) - derived + k - 1
+                parts[index] = expect_ring(reply[k], shapes[index], f"{what} correction {k}")
         return parts
 
     def beaver(self, session: Session, scope: str, shape: tuple[int, ...]) -> BeaverTriple:
@@ -84,8 +88,9 @@ class DealerTriples:
     ) -> TruncationPair:
         """Shares of a fresh truncation pair from the dealer."""
         del scope
-        r, shifted = self._request(session, ("truncation", list(shape), frac_bits), [shape] * 2)
-        return TruncationPair(r, shifted, frac_bits)
+        request = ("truncation", list(shape), frac_bits)
+        r, shifted, top = self._request(session, request, [shape] * 3)
+        return TruncationPair(r, shifted, top, frac_bits)
 
     def close(self, session: Session) -> None:
         """Party 0 tells the dealer to stop; every party marks the source closed."""
@@ -142,7 +147,12 @@ def _dealt_elements(kind: str, shape: list[int]) -> int:
     if kind == "matrix":
         rows, inner, cols = shape
         return rows * inner + inner * cols + rows * cols
-    return (2 if kind == "truncation" else 3) * math.prod(shape)
+    return 3 * math.prod(shape)
+
+
+def _derived_count(kind: str) -> int:
+    """How many of a request's values are derived from the others (sent to the last party)."""
+    return 2 if kind == "truncation" else 1
 
 
 def _ring_sum(arrays: Iterable[RingArray]) -> RingArray:
@@ -161,21 +171,25 @@ def _shapes(kind: str, shape: list[int]) -> list[tuple[int, ...]]:
     if kind == "matrix":
         rows, inner, cols = shape
         return [(rows, inner), (inner, cols), (rows, cols)]
-    return [tuple(shape)] * (2 if kind == "truncation" else 3)
+    return [tuple(shape)] * 3
 
 
 def _deal(request: tuple[str, list[int], int], n_parties: int) -> list[tuple[object, ...]]:
-    """Seeds for every party and the last party's correcting share of the final value."""
+    """Seeds for every party and the last party's correcting shares of the derived values."""
     kind, shape, frac_bits = request
     shapes = _shapes(kind, shape)
     seeds = [random_seed() for _ in range(n_parties)]
     expanded = [_expand(seed, shapes) for seed in seeds]
     totals = [_ring_sum(parts[k] for parts in expanded) for k in range(len(shapes))]
     if kind == "beaver":
-        target = totals[0] * totals[1]
+        targets = [totals[0] * totals[1]]
     elif kind == "matrix":
-        target = ring_matmul(totals[0], totals[1])
-    else:  # r' = −((−r) >> f), the SecureML-style shift of the shared r
-        target = np.negative((np.negative(totals[0]).view(np.int64) >> frac_bits).view(np.uint64))
-    correction = np.asarray(target - _ring_sum(p[-1] for p in expanded[:-1]), dtype=np.uint64)
-    return [(seed,) for seed in seeds[:-1]] + [(seeds[-1], correction)]
+        targets = [ring_matmul(totals[0], totals[1])]
+    else:
+        targets = list(truncation_pair_values(totals[0], frac_bits)[1:])
+    first = len(shapes) - len(targets)
+    corrections = tuple(
+        np.asarray(target - _ring_sum(p[first + k] for p in expanded[:-1]), dtype=np.uint64)
+        for k, target in enumerate(targets)
+    )
+    return [(seed,) for seed in seeds[:-1]] + [(seeds[-1], *corrections)]

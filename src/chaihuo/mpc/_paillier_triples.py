@@ -66,8 +66,8 @@ class PaillierTriples:
     """Triple source for exactly two parties; party 0 holds the Paillier key.
 
     Party 0 passes its `keypair` (or lets one of `key_bits` ≥ 2048 be generated on first use)
-    and sends the public key to party 1; party 1 passes nothing. Truncation is local for two
-    parties, so `truncation` is never needed.
+    and sends the public key to party 1; party 1 passes nothing. Two parties truncate by an
+    oblivious-transfer wrap bit, so `truncation` is never needed.
     """
 
     def __init__(
@@ -148,8 +148,8 @@ class PaillierTriples:
     def truncation(
         self, session: Session, scope: str, shape: tuple[int, ...], frac_bits: int
     ) -> TruncationPair:
-        """Not used: two parties truncate locally (SecureML)."""
-        raise InvalidInputError("two parties truncate locally; truncation pairs need a dealer")
+        """Not used: two parties truncate by an oblivious-transfer wrap bit (`_truncate`)."""
+        raise InvalidInputError("two parties truncate by OT; truncation pairs need a dealer")
 
     def close(self, session: Session) -> None:
         """Nothing to release."""

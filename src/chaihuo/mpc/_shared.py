@@ -4,10 +4,10 @@
 # fixed-point scale: `frac_bits` is 0 for exact integers or the session's f for reals. Linear
 # operations are local. A product of two shared tensors costs one Beaver triple and one
 # round (Beaver 1991; SecureML §4.1 for matrices); when both factors are real it carries 2f
-# fractional bits and is truncated back to f: locally for two parties (SecureML Thm. 1), with
-# a dealer's truncation pair and one more opening for three or more (ABY3 §5.1.2). Each
-# truncation is off by at most 1 ulp (2^-f), and wildly wrong with probability at most
-# 2^(l+1-64) per element where |x·y·2^2f| < 2^l; keep |x·y| far below 2^(63-2f) (2^31 for f=16).
+# fractional bits and is truncated back to f (`_truncate`): by an exact wrap bit from one
+# oblivious transfer per element for two parties, by a dealer's truncation pair for three or
+# more. Each truncation is off by at most 1 ulp (2^-f), never more, while |x·y| < 2^(62-2f)
+# (2^30 for f = 16).
 
 from __future__ import annotations
 
@@ -31,11 +31,9 @@ from chaihuo.crypto.sharing import (
     mul_public_fixed,
     ring_matmul,
     sub_public,
-    truncate_local,
-    truncation_combine,
-    truncation_mask,
 )
 from chaihuo.mpc._errors import InvalidInputError, local_input
+from chaihuo.mpc._truncate import truncate
 
 if TYPE_CHECKING:
     from chaihuo.mpc._session import Session
@@ -253,13 +251,3 @@ def beaver_matmul(x: SharedTensor, y: SharedTensor) -> RingArray:
     masked = beaver_matmul_mask(x.share, y.share, triple)
     e, f = session.open_many(scope, [masked.e, masked.f])
     return beaver_matmul_combine(triple, e, f, session.holder)
-
-
-def truncate(session: Session, value: RingArray, frac_bits: int) -> RingArray:
-    """Share of value / 2^frac_bits: SecureML locally for 2 parties, a truncation pair beyond."""
-    if session.n_parties == 2:
-        return truncate_local(value, frac_bits, session.holder)
-    scope = session.scope("trunc")
-    pair = session.triples.truncation(session, scope, tuple(value.shape), frac_bits)
-    (opened,) = session.open_many(scope, [truncation_mask(value, pair)])
-    return truncation_combine(pair, opened, session.holder)

@@ -14,6 +14,7 @@ from chaihuo.crypto.sharing import (
     Shareholder,
     add,
     add_public,
+    deal_truncation_pairs,
     decode_int64,
     encode_int64,
     mul_public,
@@ -24,7 +25,8 @@ from chaihuo.crypto.sharing import (
     share,
     sub,
     sub_public,
-    truncate_local,
+    truncation_combine,
+    truncation_mask,
 )
 
 MOD = 1 << 64
@@ -93,7 +95,11 @@ def test_mul_public_fixed_then_truncate_is_close_to_float_product() -> None:
     scalar = -3.14159
     shares = share(fp.encode(x), 2)
     prods = [mul_public_fixed(s, scalar, fp) for s in shares]
-    truncated = [truncate_local(p, fp.frac_bits, Shareholder(i, 2)) for i, p in enumerate(prods)]
+    pairs = deal_truncation_pairs(x.shape, fp.frac_bits, 2)
+    holders = [Shareholder(0, 2), Shareholder(1, 2)]
+    masked = [truncation_mask(p, t, h) for p, t, h in zip(prods, pairs, holders, strict=True)]
+    opened = reconstruct(masked)
+    truncated = [truncation_combine(t, opened, h) for t, h in zip(pairs, holders, strict=True)]
     # encoding error 2^-17 per operand, scaled by the other; truncation ≤ 1 ulp = 2^-16.
     tolerance = (np.abs(x) + abs(scalar)) * 2.0**-17 + 2.0**-16 + 2.0**-34
     assert np.all(np.abs(fp.decode(reconstruct(truncated)) - x * scalar) <= tolerance)

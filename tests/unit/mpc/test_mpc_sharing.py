@@ -88,6 +88,44 @@ def test_fixed_point_products_within_tolerance(hub: Any, n: int) -> None:
         assert np.all(np.abs(scaled - a * 0.25) <= fixed_tolerance(a, np.full_like(a, 0.25)))
 
 
+LARGEST_FACTOR = 2.0**15 - 1  # |x·y| < 2^30: the largest product truncation allows at f = 16
+
+
+@pytest.mark.parametrize(
+    ("n", "pairs", "chunk"), [(2, 10_000_000, 1_000_000), (3, 500_000, 500_000)]
+)
+def test_products_at_the_largest_magnitudes_never_fail(
+    hub: Any, n: int, pairs: int, chunk: int
+) -> None:
+    """10⁷ two-party products (the wrap-bit truncation), 5·10⁵ three-party (truncation pairs).
+
+    SecureML's local truncation is wildly wrong with probability 2^(l+1−64) per product of l
+    bits: at l = 62 about one product in four, so ~2.5 million bad elements here. Each element
+    must stay within the rounding bound: input encoding (2^-17 times the other factor, each)
+    plus one unit of truncation (2^-16).
+    """
+    rng = np.random.default_rng(13)
+    factors = []
+    for _ in range(pairs // chunk):
+        a, b = rng.uniform(-LARGEST_FACTOR, LARGEST_FACTOR, size=(2, chunk))
+        a[:8], b[:8] = LARGEST_FACTOR * np.array([[1, -1, 1, -1] * 2, [1, 1, -1, -1] * 2])
+        factors.append((a, b))
+
+    def program(s: Session) -> Any:
+        worst = 0.0
+        for a, b in factors:
+            x = s.input(0, a if s.index == 0 else None)
+            y = s.input(n - 1, b if s.index == n - 1 else None)
+            got = (x * y).reveal(to=0)
+            if got is not None:
+                bound = fixed_tolerance(a, b) - ULP  # (|a| + |b| + 1)·2^-16 ≥ the bound above
+                worst = max(worst, float(np.max(np.abs(got - a * b) / bound)))
+        return worst
+
+    worst = hub.spmd(n, program)[0]
+    assert worst <= 1.0
+
+
 def test_integer_times_real_keeps_fixed_point(hub: Any) -> None:
     def program(s: Session) -> Any:
         k = s.input(0, np.array([3, -4]) if s.index == 0 else None, integer=True)

@@ -33,17 +33,22 @@ from chaihuo.crypto.sharing._ring import (
     ring_matmul,
 )
 from chaihuo.crypto.sharing._truncation import (
+    TRUNCATION_INPUT_BITS,
     TruncationPair,
+    WrapSplit,
     deal_truncation_pairs,
-    truncate_local,
     truncation_combine,
-    truncation_failure_bound,
     truncation_mask,
+    truncation_pair_values,
+    wrap_combine,
+    wrap_ot_messages,
+    wrap_split,
 )
 
 __all__ = [
     "DEFAULT_FRAC_BITS",
     "RING_BITS",
+    "TRUNCATION_INPUT_BITS",
     "BeaverMasked",
     "BeaverTriple",
     "FixedPointEncoding",
@@ -52,6 +57,7 @@ __all__ = [
     "ShapeLike",
     "Shareholder",
     "TruncationPair",
+    "WrapSplit",
     "add",
     "add_public",
     "beaver_combine",
@@ -71,8 +77,10 @@ __all__ = [
     "share",
     "sub",
     "sub_public",
-    "truncate_local",
     "truncation_combine",
-    "truncation_failure_bound",
     "truncation_mask",
+    "truncation_pair_values",
+    "wrap_combine",
+    "wrap_ot_messages",
+    "wrap_split",
 ]

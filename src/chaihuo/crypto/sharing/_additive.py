@@ -112,8 +112,8 @@ def mul_public_fixed(
 ) -> RingArray:
     """Share of x·s for a public real s (or real array), carrying 2f fractional bits.
 
-    The factor is encoded with `encoding`; the result must be truncated by f bits (two-party
-    `truncate_local` or a truncation pair) before it decodes with `encoding`.
+    The factor is encoded with `encoding`; the result must be truncated by f bits (the wrap-bit
+    truncation for two parties or a truncation pair) before it decodes with `encoding`.
     """
     x = check_ring(value, "value")
     s = encoding.encode(factor)

@@ -15,8 +15,8 @@ __all__ = ["DEFAULT_FRAC_BITS", "FixedPointEncoding"]
 
 # 16 fractional bits, as in CrypTen: resolution 2^-16 ≈ 1.5e-5 (rounding error ≤ 2^-17), and a
 # product of two encodings carries 32 fractional bits, leaving 31 integer bits of headroom before
-# it wraps (|x·y| < 2^31) and a small SecureML truncation failure rate for ML-sized values
-# (|x·y| < 2^15 gives l_x = 47, failure probability ≤ 2^(47+1-64) = 2^-16 per element).
+# it wraps (|x·y| < 2^31); truncating it back to f bits is exact within one unit while
+# |x·y| < 2^30 (the wrap bit is computed, never guessed: see `_truncation`).
 DEFAULT_FRAC_BITS: Final = 16
 _MAX_FRAC_BITS: Final = 62
 
@@ -27,7 +27,7 @@ class FixedPointEncoding:
 
     Representable: |x| < 2^(63-f) (2^47 for f = 16), resolution 2^-f. The product of two
     encodings has 2f fractional bits, is exact while |x·y| < 2^(63-2f), and must be truncated
-    by f bits (see `truncate_local` / truncation pairs) before it is decoded with this encoding.
+    by f bits (see `wrap_split` / truncation pairs) before it is decoded with this encoding.
     """
 
     frac_bits: int = DEFAULT_FRAC_BITS
