@@ -22,7 +22,7 @@ from chaihuo.mpc import (
     ecdh_psi_host,
     serve_triples,
 )
-from chaihuo.runtime import Context
+from chaihuo.runtime import Context, SecurityPolicy
 from chaihuo.testing import run_parties
 
 MPYC_VERSION = "0.11"
@@ -141,7 +141,7 @@ def _psi_party(ctx: Context, ids: list[str], domain: bytes) -> tuple[int, float]
     return found, time.perf_counter() - start
 
 
-def psi_rate(per_side: int) -> float:
+def psi_rate(per_side: int, crypto_workers: int = 0) -> float:
     """ECDH PSI over gRPC + mTLS, guest and one host of `per_side` ids (half shared): ids/s.
 
     Each party spreads its group operations over its own crypto worker processes (as the psi
@@ -157,6 +157,7 @@ def psi_rate(per_side: int) -> float:
         {"guest": 9999, "host": 10000},
         transport="grpc",
         timeout_s=1800,
+        security=SecurityPolicy(crypto_workers=crypto_workers),
     )
     found, _ = next(r for p, r in results.items() if p.role == Role.GUEST)
     assert found == len(shared)

@@ -30,7 +30,7 @@ from chaihuo.ml.glm import (
     run_host,
 )
 from chaihuo.ml.glm._model import auc
-from chaihuo.runtime import Context
+from chaihuo.runtime import Context, SecurityPolicy
 from chaihuo.testing import run_parties
 from runtime_mpc import psi_rate
 from vertical_sshe import sshe_sections
@@ -77,6 +77,7 @@ def run_hetero_lr(
     host_x: np.ndarray,
     params: GlmParams,
     transport: str = "grpc",
+    security: SecurityPolicy | None = None,
 ) -> tuple[dict[Role, Phases], Any]:
     """One hetero_lr run, every party in a thread of this process: phases per role and the
     guest's predictions (on the training rows)."""
@@ -101,7 +102,12 @@ def run_hetero_lr(
 
         try:
             results = run_parties(
-                party, ROLES, transport=transport, computing=computing, timeout_s=3600
+                party,
+                ROLES,
+                transport=transport,
+                computing=computing,
+                timeout_s=3600,
+                security=security,
             )
         finally:
             for session in sessions:

@@ -138,7 +138,10 @@ def _dataset(ctx: Context, ids: np.ndarray, x: np.ndarray, y: np.ndarray | None)
 
 
 def _run(
-    guest: tuple[np.ndarray, np.ndarray], host: np.ndarray, params: dict[str, Any]
+    guest: tuple[np.ndarray, np.ndarray],
+    host: np.ndarray,
+    params: dict[str, Any],
+    crypto_workers: int = 0,
 ) -> tuple[float, float, dict[str, Any]]:
     ids = np.array([f"r{i:07d}" for i in range(len(host))], dtype=object)
     spec = SsheParams(**params)
@@ -154,7 +157,7 @@ def _run(
         results = run_parties(
             party,
             {"guest": 9999, "host": 10000},
-            security=SecurityPolicy(paillier_bits=2048),
+            security=SecurityPolicy(paillier_bits=2048, crypto_workers=crypto_workers),
             computing=lambda p: LocalComputing(Path(folder) / p.party_id, workers=1),
             timeout_s=7200,
         )

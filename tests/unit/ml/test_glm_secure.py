@@ -15,7 +15,7 @@ from chaihuo.crypto.paillier import (
     PaillierPool,
     generate_keypair,
 )
-from chaihuo.ml.glm import _secure
+from chaihuo.crypto.paillier import _parallel as paillier_parallel
 from chaihuo.ml.glm._schedule import batches, smallest_batch
 from chaihuo.ml.glm._secure import (
     decrypt_masked,
@@ -58,7 +58,7 @@ def test_matvec_is_exact_and_the_pool_splits_rows(monkeypatch: pytest.MonkeyPatc
     expected = [int(v) for v in q.values.T.astype(object) @ encoded]
     plain = encrypted_matvec(vector, q.values, None)
     assert plain.decrypt_int(KEYS.private_key) == expected
-    monkeypatch.setattr(_secure, "POOL_MIN_CELLS", 0)
+    monkeypatch.setattr(paillier_parallel, "POOL_MIN_CELLS", 0)
     with PaillierPool(2) as pool:
         pooled = encrypted_matvec(vector, q.values, pool)
     assert pooled.decrypt_int(KEYS.private_key) == expected

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from chaihuo.crypto.paillier import generate_keypair, matrix_power_products
+from chaihuo.crypto.paillier._kernels import few_bases, many_bases
 from chaihuo.ml.sshe import SsheParams
 from chaihuo.ml.sshe import _he as he
 from chaihuo.ml.sshe._fixed import Rational, masks, quantize, quantize_like, rescale
-from chaihuo.ml.sshe._kernels import few_bases, many_bases
 from chaihuo.ml.sshe._schedule import Convergence, batch_order, smallest_batch
 
 KEYS = generate_keypair(512, allow_insecure_test_key=True)  # kernels are key-size agnostic

@@ -1,6 +1,7 @@
 """Paillier: keys, fixed-point encoding, packing, encrypted vectors and their wire format."""
 
 from chaihuo.crypto.paillier._encoding import FixedPoint, decode_signed, to_residues
+from chaihuo.crypto.paillier._kernels import power_products
 from chaihuo.crypto.paillier._keys import (
     MIN_KEY_BITS,
     PaillierKeyPair,
@@ -11,7 +12,12 @@ from chaihuo.crypto.paillier._keys import (
 )
 from chaihuo.crypto.paillier._multiexp import matrix_power_products
 from chaihuo.crypto.paillier._packing import PackedVector, PackingScheme
-from chaihuo.crypto.paillier._parallel import MIN_PARALLEL_ITEMS, PaillierPool
+from chaihuo.crypto.paillier._parallel import (
+    MIN_PARALLEL_ITEMS,
+    POOL_MIN_CELLS,
+    PaillierPool,
+    pooled_power_products,
+)
 from chaihuo.crypto.paillier._vector import EncryptedVector
 from chaihuo.crypto.paillier._wire import (
     packed_from_bytes,
@@ -23,6 +29,7 @@ from chaihuo.crypto.paillier._wire import (
 __all__ = [
     "MIN_KEY_BITS",
     "MIN_PARALLEL_ITEMS",
+    "POOL_MIN_CELLS",
     "EncryptedVector",
     "FixedPoint",
     "PackedVector",
@@ -37,6 +44,8 @@ __all__ = [
     "matrix_power_products",
     "packed_from_bytes",
     "packed_to_bytes",
+    "pooled_power_products",
+    "power_products",
     "to_residues",
     "vector_from_bytes",
     "vector_to_bytes",

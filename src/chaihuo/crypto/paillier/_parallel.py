@@ -13,13 +13,16 @@ import numpy as np
 import numpy.typing as npt
 from gmpy2 import mpz
 
+from chaihuo.crypto.paillier._kernels import power_products
 from chaihuo.crypto.paillier._keys import PaillierPrivateKey, PaillierPublicKey
-from chaihuo.crypto.paillier._multiexp import matrix_power_products
 
-__all__ = ["MIN_PARALLEL_ITEMS", "PaillierPool"]
+__all__ = ["MIN_PARALLEL_ITEMS", "POOL_MIN_CELLS", "PaillierPool", "pooled_power_products"]
 
 MIN_PARALLEL_ITEMS = 64
 """Vectors shorter than this stay in the calling process: IPC would cost more than it saves."""
+POOL_MIN_CELLS = 200_000
+"""Below this many exponent cells (about a second of multiplications mod n²) a matrix product
+stays in the calling process: shipping operands to the pool would cost more than it saves."""
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -55,10 +58,21 @@ def _rerandomize_chunk(material: KeyMaterial, ciphertexts: list[mpz]) -> list[mp
     return public_key.rerandomize(ciphertexts)
 
 
-def _power_products_chunk(
-    modulus: mpz, bases: list[mpz], exponents: npt.NDArray[np.int64]
+def _column_blocks(
+    modulus: mpz, bases: list[mpz], blocks: list[npt.NDArray[np.int64]]
 ) -> list[mpz]:
-    return matrix_power_products(bases, exponents, modulus)
+    """Worker task: every output of each block of columns (the few bases travel with it)."""
+    out: list[mpz] = []
+    for block in blocks:
+        out.extend(power_products(bases, block, modulus))
+    return out
+
+
+def _row_blocks(
+    modulus: mpz, blocks: list[tuple[list[mpz], npt.NDArray[np.int64]]]
+) -> list[list[mpz]]:
+    """Worker task: every column's partial product over each block of rows."""
+    return [power_products(bases, exponents, modulus) for bases, exponents in blocks]
 
 
 def _elementwise_power_chunk(modulus: mpz, pairs: list[tuple[mpz, int]]) -> list[mpz]:
@@ -157,18 +171,41 @@ class PaillierPool:
     def power_products(
         self, modulus: mpz, bases: list[mpz], exponents: npt.NDArray[np.int64]
     ) -> list[mpz]:
-        """matrix_power_products split by columns across the workers."""
-        columns = exponents.shape[1]
-        pieces = min(columns, self.workers * 2)
-        bounds = np.linspace(0, columns, pieces + 1).astype(int)
-        futures = [
-            self._executor.submit(
-                _power_products_chunk, modulus, bases, np.ascontiguousarray(exponents[:, lo:hi])
-            )
-            for lo, hi in itertools.pairwise(bounds.tolist())
+        """`power_products` over the workers, split so that no operand is shipped twice.
+
+        More bases than outputs (X^T[[d]]: 10^5 rows, a few hundred features): blocks of rows,
+        each worker gets only its rows and their ciphertexts and returns one partial product
+        per column; the partials multiply together (Π over blocks = Π over all rows), one
+        multiplication per column and block. Otherwise (X·[[w]]: few bases, many outputs):
+        blocks of columns, each with the few bases.
+        """
+        count, columns = exponents.shape
+        pieces = self.workers * 2
+        if count <= columns:
+            bounds = np.linspace(0, columns, min(pieces, columns) + 1).astype(int).tolist()
+            blocks = [
+                np.ascontiguousarray(exponents[:, lo:hi])
+                for lo, hi in itertools.pairwise(bounds)
+                if hi > lo
+            ]
+            return self.map(_column_blocks, (modulus, bases), blocks)
+        bounds = np.linspace(0, count, min(pieces, count) + 1).astype(int).tolist()
+        work = [
+            (bases[lo:hi], np.ascontiguousarray(exponents[lo:hi]))
+            for lo, hi in itertools.pairwise(bounds)
             if hi > lo
         ]
-        out: list[mpz] = []
-        for future in futures:
-            out.extend(future.result())
+        partials = self.map(_row_blocks, (modulus,), work)
+        out = partials[0]
+        for partial in partials[1:]:
+            out = [a * b % modulus for a, b in zip(out, partial, strict=True)]
         return out
+
+
+def pooled_power_products(
+    bases: list[mpz], exponents: npt.NDArray[np.int64], modulus: mpz, pool: PaillierPool | None
+) -> list[mpz]:
+    """Π_i bases_i^(E_ik) for every column k: in the pool when there is one and it pays off."""
+    if pool is None or exponents.size < POOL_MIN_CELLS:
+        return power_products(bases, exponents, modulus)
+    return pool.power_products(modulus, bases, exponents)

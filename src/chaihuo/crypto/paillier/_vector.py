@@ -17,8 +17,8 @@ from chaihuo.crypto._errors import (
     KeyMismatchError,
 )
 from chaihuo.crypto.paillier._encoding import FixedPoint, decode_signed, to_floats, to_residues
+from chaihuo.crypto.paillier._kernels import power_products
 from chaihuo.crypto.paillier._keys import PaillierPrivateKey, PaillierPublicKey
-from chaihuo.crypto.paillier._multiexp import matrix_power_products
 from chaihuo.crypto.paillier._parallel import MIN_PARALLEL_ITEMS, PaillierPool
 
 __all__ = ["EncryptedVector", "encrypt_residues"]
@@ -304,7 +304,7 @@ class EncryptedVector:
         if pool is not None and dense.shape[0] >= 2 and dense.size >= MIN_PARALLEL_ITEMS * 16:
             out = pool.power_products(nsq, self.values, exponents)
         else:
-            out = matrix_power_products(self.values, exponents, nsq)
+            out = power_products(self.values, exponents, nsq)
         return self._like(out, exponent=self.exponent + extra, bound_bits=bound)
 
     def __rmatmul__(self, matrix: object) -> EncryptedVector:

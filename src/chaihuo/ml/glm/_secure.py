@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import secrets
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from chaihuo.crypto.paillier import (
     PackingScheme,
     PaillierPool,
     PaillierPrivateKey,
-    matrix_power_products,
+    pooled_power_products,
 )
 
 __all__ = [
@@ -35,9 +34,6 @@ __all__ = [
 MASK_BITS = 48
 """Statistical hiding of masked gradients: a value |g| < 2^B plus r uniform on [0, 2^(B+48))
 is within statistical distance 2^−48 of r alone, so the decrypting arbiter learns nothing."""
-
-POOL_MIN_CELLS = 400_000
-"""Below this many matrix cells X^T[[d]] runs in the calling process (IPC would dominate)."""
 
 POOL_MIN_ROWS = 2048
 """Batches of fewer rows never start the party's worker pool (start-up would dominate)."""
@@ -78,23 +74,15 @@ def quantize(features: npt.NDArray[np.float64], bits: int) -> Quantized:
     return Quantized(values.astype(np.int64), shifts.astype(np.int64))
 
 
-def _partial_products(
-    modulus: Any, chunk: list[tuple[list[Any], npt.NDArray[np.int64]]]
-) -> list[list[Any]]:
-    """Worker task: Π_i c_i^(q_ij) for every column j of one block of rows."""
-    return [matrix_power_products(bases, exponents, modulus) for bases, exponents in chunk]
-
-
 def encrypted_matvec(
     vector: EncryptedVector, matrix: npt.NDArray[np.int64], pool: PaillierPool | None
 ) -> EncryptedVector:
     """[[Q^T v]] for an integer (rows × cols) Q: column j is Π_i [[v_i]]^(q_ij) mod n².
 
-    With a pool the rows are split into blocks, one multi-exponentiation per block in each
-    worker (subset-product tables are per block of rows, so nothing is computed twice), and
-    the per-block results are multiplied together: Π over blocks = Π over all rows.
+    The shared kernel of `chaihuo.crypto.paillier`; with a pool the rows are split into
+    blocks (each worker gets only its rows) and the per-block products multiply together.
     """
-    rows, cols = matrix.shape
+    rows = matrix.shape[0]
     if rows != len(vector):
         raise ValueError(f"matrix with {rows} rows cannot multiply {len(vector)} ciphertexts")
     scalar_bits = int(np.abs(matrix).max(initial=0)).bit_length()
@@ -105,20 +93,7 @@ def encrypted_matvec(
             f"X^T[[d]] could need {bound} bits, above the {limit} this key decodes: lower "
             "floating_point_precision or the batch size"
         )
-    nsq = vector.public_key.nsquare
-    pieces = 1 if pool is None else min(pool.workers * 2, rows // 256)
-    if pool is None or rows * cols < POOL_MIN_CELLS or pieces < 2:
-        out = matrix_power_products(vector.values, matrix, nsq)
-    else:
-        bounds = np.linspace(0, rows, pieces + 1).astype(int).tolist()
-        blocks = [
-            (vector.values[lo:hi], np.ascontiguousarray(matrix[lo:hi]))
-            for lo, hi in itertools.pairwise(bounds)
-        ]
-        partials = pool.map(_partial_products, (nsq,), blocks)
-        out = partials[0]
-        for partial in partials[1:]:
-            out = [a * b % nsq for a, b in zip(out, partial, strict=True)]
+    out = pooled_power_products(vector.values, matrix, vector.public_key.nsquare, pool)
     return EncryptedVector(
         vector.public_key, out, exponent=vector.exponent, bound_bits=bound, codec=vector.codec
     )

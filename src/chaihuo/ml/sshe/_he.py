@@ -1,21 +1,17 @@
 """Paillier steps of SSHE LR: encrypted matrix products, masking, packing, checked receipt."""
 
 # Every function works on the raw residues of `EncryptedVector`s (one key, exponent 0: all
-# SSHE plaintexts are integers) and spreads big products over the party's worker pool:
-# - matrix @ [[w]] (forward: b outputs, d bases) splits the outputs into column blocks, so each
-#   worker builds the subset-product tables of the d bases once per block;
-# - X^T @ [[v]] (backward: d outputs, b bases) splits the bases into row blocks whose partial
-#   products are multiplied together (Π over blocks = Π over all rows), so no base is shipped
-#   twice and each block's tables stay small.
+# SSHE plaintexts are integers). Encrypted products use the one kernel of
+# chaihuo.crypto.paillier (`pooled_power_products`): matrix @ [[w]] (forward: few bases, many
+# outputs) in column blocks, X^T @ [[v]] (backward: many bases) in row blocks whose partial
+# products multiply together, over the party's worker pool when the work pays for it.
 # Masked vectors are packed homomorphically before they leave (Horner's rule, one slot of
 # value_bits per value, as PackedVector.compress, but in the pool) and re-randomised, so the
 # receiver decrypts ⌈m / slots⌉ ciphertexts instead of m.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
-from typing import Any
 
 import gmpy2
 import numpy as np
@@ -24,6 +20,7 @@ from gmpy2 import mpz
 
 from chaihuo.crypto import EncodingOverflowError
 from chaihuo.crypto.paillier import (
+    POOL_MIN_CELLS,
     EncryptedVector,
     FixedPoint,
     PackedVector,
@@ -31,15 +28,13 @@ from chaihuo.crypto.paillier import (
     PaillierPool,
     PaillierPrivateKey,
     PaillierPublicKey,
-    matrix_power_products,
+    pooled_power_products,
 )
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml.sshe._fixed import masks
-from chaihuo.ml.sshe._kernels import few_bases, many_bases
 
 __all__ = [
     "CODEC",
-    "POOL_MIN_CELLS",
     "add",
     "add_plain",
     "encrypt",
@@ -52,11 +47,6 @@ __all__ = [
     "pow2",
 ]
 
-_KERNEL_BITS = 24
-"""Exponents longer than this (loss limbs, wide features) go to `matrix_power_products`."""
-POOL_MIN_CELLS = 200_000
-"""Below this much work (≈ multiplications mod n², about a second) a step stays in the calling
-process: starting the pool and shipping operands would cost more than it saves."""
 CODEC = FixedPoint(0, 8192)
 """Codec of every SSHE vector: exact integers (exponent 0), bounds tracked per vector."""
 
@@ -121,59 +111,6 @@ def pow2(vector: EncryptedVector, shifts: npt.NDArray[np.int64]) -> EncryptedVec
     return _vector(vector.public_key, out, bound)
 
 
-def _column_products(modulus: mpz, bases: list[mpz], blocks: list[Any]) -> list[mpz]:
-    """Worker task: Π_i bases_i^(E_ik) for every column k of each exponent block."""
-    out: list[mpz] = []
-    for block in blocks:
-        out.extend(few_bases(bases, block, modulus))
-    return out
-
-
-def _row_partials(modulus: mpz, blocks: list[tuple[list[mpz], Any]]) -> list[list[mpz]]:
-    """Worker task: every column's product over one block of bases."""
-    return [_local_products(bases, exponents, modulus) for bases, exponents in blocks]
-
-
-def _local_products(bases: list[mpz], exponents: npt.NDArray[np.int64], modulus: mpz) -> list[mpz]:
-    count, columns = exponents.shape
-    if int(np.abs(exponents).max(initial=0)).bit_length() > _KERNEL_BITS:
-        return matrix_power_products(bases, exponents, modulus)  # Pippenger suits long ones
-    if count <= columns:
-        return few_bases(bases, exponents, modulus)
-    return many_bases(bases, exponents, modulus)
-
-
-def _products(
-    bases: list[mpz], exponents: npt.NDArray[np.int64], modulus: mpz, pool: PaillierPool | None
-) -> list[mpz]:
-    """Π_i bases_i^(E_ik) for each column k of the (len(bases) × m) matrix E, in the pool:
-    many outputs → column blocks (each worker tabulates the few bases once); many bases →
-    row blocks whose partial products multiply together."""
-    count, columns = exponents.shape
-    if pool is None or count * columns < POOL_MIN_CELLS:
-        return _local_products(bases, exponents, modulus)
-    pieces = 2 * pool.workers
-    if count <= columns:
-        bounds = np.linspace(0, columns, pieces + 1).astype(int).tolist()
-        blocks = [
-            np.ascontiguousarray(exponents[:, lo:hi])
-            for lo, hi in itertools.pairwise(bounds)
-            if hi > lo
-        ]
-        return pool.map(_column_products, (modulus, bases), blocks)
-    bounds = np.linspace(0, count, pieces + 1).astype(int).tolist()
-    work = [
-        (bases[lo:hi], np.ascontiguousarray(exponents[lo:hi]))
-        for lo, hi in itertools.pairwise(bounds)
-        if hi > lo
-    ]
-    partials = pool.map(_row_partials, (modulus,), work)
-    out = partials[0]
-    for partial in partials[1:]:
-        out = [a * b % modulus for a, b in zip(out, partial, strict=True)]
-    return out
-
-
 def matvec(
     matrix: npt.NDArray[np.int64], vector: EncryptedVector, pool: PaillierPool | None
 ) -> EncryptedVector:
@@ -185,7 +122,7 @@ def matvec(
     bound = vector.bound_bits + scalar_bits + max(cols - 1, 0).bit_length()
     key = vector.public_key
     exponents = np.ascontiguousarray(matrix.T, dtype=np.int64)
-    out = _products(vector.values, exponents, key.nsquare, pool)
+    out = pooled_power_products(vector.values, exponents, key.nsquare, pool)
     return _vector(key, out, bound)
 
 
@@ -206,7 +143,7 @@ def inner(
         columns[row, limbs - 1] = rest  # the signed top limb (Python >> floors)
     key = vector.public_key
     nsq = key.nsquare
-    parts = _products(vector.values, columns, nsq, pool)
+    parts = pooled_power_products(vector.values, columns, nsq, pool)
     total = parts[-1]
     for part in reversed(parts[:-1]):
         total = gmpy2.powmod(total, mpz(1) << _LIMB, nsq) * part % nsq

@@ -10,9 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from chaihuo.core import ChaihuoError, InvalidInputError, shared_reason
-from chaihuo.crypto.paillier import PaillierKeyPair, PaillierPool, PaillierPublicKey
+from chaihuo.crypto.paillier import (
+    POOL_MIN_CELLS,
+    PaillierKeyPair,
+    PaillierPool,
+    PaillierPublicKey,
+)
 from chaihuo.federation import ProtocolViolationError
-from chaihuo.ml.sshe._he import POOL_MIN_CELLS
 from chaihuo.runtime import Context, Peer
 
 __all__ = ["exchange_keys", "pool_policy", "reason", "receive_status", "send_status"]

@@ -1,7 +1,9 @@
-"""Multi-exponentiation kernels for SSHE's two shapes: X·[[w]] (few bases) and X^T·[[v]] (many)."""
+"""The one plaintext-matrix × encrypted-vector kernel: Π_i c_i^(E_ik) mod n² for every column k."""
 
-# Both compute Π_i c_i^(E_ik) mod n² for every column k of a small-integer matrix E (the
-# quantised features, B + 1 bits), the whole cost of SSHE's encrypted products.
+# Every encrypted product of the vertical algorithms (X^T[[d]] of the GLMs, X·[[w]] and
+# X^T·[[v]] of SSHE, EncryptedVector.rmatmul) is this multi-exponentiation over a small-integer
+# matrix E (quantised features, B + 1 bits); `power_products` picks the method by shape and
+# exponent length, and `PaillierPool.power_products` splits it over the party's workers.
 #
 # Few bases, many outputs (forward, X̃·[[w]]: d bases, b outputs): Straus's interleaving with
 # subset tables ("Lim–Lee" comb over groups of g bases): for each group the 2^g products of
@@ -29,7 +31,19 @@ import numpy as np
 import numpy.typing as npt
 from gmpy2 import mpz
 
-__all__ = ["backward_group", "few_bases", "forward_group", "many_bases"]
+from chaihuo.crypto.paillier._multiexp import matrix_power_products
+
+__all__ = [
+    "KERNEL_BITS",
+    "backward_group",
+    "few_bases",
+    "forward_group",
+    "many_bases",
+    "power_products",
+]
+
+KERNEL_BITS = 24
+"""Exponents longer than this (loss limbs, wide features) go to Pippenger's bucket method."""
 
 _MAX_TABLE = 1 << 18
 """Most table or bucket entries held at once (≈ 130 MB of 4096-bit residues)."""
@@ -169,3 +183,21 @@ def many_bases(bases: list[mpz], exponents: npt.NDArray[np.int64], modulus: mpz)
             for value, offset in zip(out, offsets.tolist(), strict=True)
         ]
     return out
+
+
+def power_products(bases: list[mpz], exponents: npt.NDArray[np.int64], modulus: mpz) -> list[mpz]:
+    """Π_i bases_i^(E_ik) mod modulus for each column k of the (len(bases) × m) matrix E.
+
+    Short exponents: Straus with subset tables when there are no more bases than outputs,
+    its transpose (buckets per bit pattern) when there are more; long exponents: Pippenger.
+    """
+    count, columns = exponents.shape
+    if count != len(bases):
+        raise ValueError(f"{count} exponent rows for {len(bases)} bases")
+    if count == 0:
+        return [mpz(1)] * columns
+    if int(np.abs(exponents).max(initial=0)).bit_length() > KERNEL_BITS:
+        return matrix_power_products(bases, exponents, modulus)
+    if count <= columns:
+        return few_bases(bases, exponents, modulus)
+    return many_bases(bases, exponents, modulus)
