@@ -2,16 +2,19 @@
 
 Two comparisons per case, both stated with their tolerance:
 1. The federated weights equal the plaintext reference of the identical algorithm
-   (`fit_plaintext`: same batches, Taylor residual, quantised X^T d, optimisers) within
+   (`fit_plaintext`: same batches, residual, quantised X^T d, optimisers) within
    WEIGHT_TOL = 1e-6 — the only difference is the 2^-24 fixed-point encoding of u and d.
 2. The model's quality is no worse than scikit-learn's on guest ⋈ host with the same
    objective and penalty (LogisticRegression(C = 1/(n·alpha)) for hetero_lr, one-vs-rest for
    vehicle; Ridge(alpha = n·alpha) for hetero_linr; PoissonRegressor(alpha) for
    hetero_poisson): AUC / accuracy at most 0.5 % lower, RMSE at most 0.5 % higher, mean
-   Poisson deviance at most 1 % higher (relative). Exception, default_credit: the Taylor
-   loss's own optimum (scikit-learn Ridge on 2y − 1, its exact minimiser) has an AUC 0.6 %
-   below logistic regression's, so there the bound is 1 % against LogisticRegression and
-   0.5 % against that Taylor optimum.
+   Poisson deviance at most 1 % higher (relative). hetero_lr runs its default residual, the
+   sigmoid expanded at the guest's own score (`sigmoid: taylor_at_guest`); FATE's expansion at
+   0 (`taylor`) converges to the least-squares fit (scikit-learn Ridge on 2y − 1, the Taylor
+   loss's exact minimiser), whose AUC on default_credit is 0.6 % below logistic regression's,
+   so its case is bound by 1 % against LogisticRegression and 0.5 % against that optimum. The
+   default_credit subsample of the regular tier (3,000 rows, 3 epochs) is bound by 1 %: its
+   held-out AUC lands 0.9 % below scikit-learn with either sigmoid.
 Metrics are on the training data (FATE's benchmark protocol) and, in the slow tier, on a
 stratified 80/20 held-out split. Keys are 2048-bit (the job default).
 """
@@ -86,7 +89,7 @@ def _params(**values: Any) -> GlmParams:
 BREAST = Case(
     "breast", LOGISTIC,
     lambda: hetero_pair("breast_hetero_guest.csv", "breast_hetero_host.csv", "y"),
-    _params(epochs=2, batch_size=-1, learning_rate=0.5), "auc", 0.005, 0.005, [0, 1],
+    _params(epochs=3, batch_size=-1, learning_rate=1.0), "auc", 0.005, 0.005, [0, 1],
 )  # fmt: skip
 CREDIT_3K = Case(
     "default_credit 3k", LOGISTIC, _credit_subsample,
@@ -96,7 +99,10 @@ CREDIT_3K = Case(
 SLOW_CASES = [
     BREAST,
     Case("default_credit", LOGISTIC, _credit,
-         _params(epochs=3, batch_size=3000, learning_rate=1.0), "auc", 0.01, 0.005, [0, 1]),
+         _params(epochs=3, batch_size=3000, learning_rate=1.0), "auc", 0.005, 0.005, [0, 1]),
+    Case("default_credit taylor", LOGISTIC, _credit,
+         _params(epochs=3, batch_size=3000, learning_rate=1.0, sigmoid="taylor"), "auc", 0.01,
+         0.005, [0, 1]),
     Case("epsilon_5k", LOGISTIC, epsilon_pair,
          # tuned on the raw (already scaled) columns; on z-scores these rates overshoot
          _params(epochs=3, batch_size=200, learning_rate=1.0, decay=0.05, standardize=False),

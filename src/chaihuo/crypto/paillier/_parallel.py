@@ -23,6 +23,8 @@ MIN_PARALLEL_ITEMS = 64
 POOL_MIN_CELLS = 200_000
 """Below this many exponent cells (about a second of multiplications mod n²) a matrix product
 stays in the calling process: shipping operands to the pool would cost more than it saves."""
+ROWS_PER_EXTRA_BLOCK = 50_000
+"""Row blocks beyond one per worker (for load balance) only from this many rows per block."""
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -189,7 +191,10 @@ class PaillierPool:
                 if hi > lo
             ]
             return self.map(_column_blocks, (modulus, bases), blocks)
-        bounds = np.linspace(0, count, min(pieces, count) + 1).astype(int).tolist()
+        # One block per worker: each block repeats the kernel's per-call bucket work (4 blocks
+        # of 5,000 rows cost 13 % more than one of 20,000), so split finer only for long inputs.
+        blocks = max(self.workers, min(pieces, count // ROWS_PER_EXTRA_BLOCK))
+        bounds = np.linspace(0, count, min(blocks, count) + 1).astype(int).tolist()
         work = [
             (bases[lo:hi], np.ascontiguousarray(exponents[lo:hi]))
             for lo, hi in itertools.pairwise(bounds)

@@ -13,7 +13,7 @@ from chaihuo.crypto.paillier import (
     PaillierPool,
     PaillierPublicKey,
 )
-from chaihuo.ml.glm._family import Family
+from chaihuo.ml.glm._family import Family, tangent_residual
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import mask_gradient, unmask
 from chaihuo.ml.glm._session import expect, expect_vector, recv
@@ -89,11 +89,14 @@ def guest_residual(
     *,
     exposure: Vector | None,
     pool: PaillierPool | None,
+    tangent: bool = False,
 ) -> EncryptedVector:
     """[[d]] (logistic: [[4d]]) for the batch, before re-randomisation.
 
-    logistic and linear residuals are u + c(y), so [[r]] = Σ_h [[u_h]] + r(u_g, y);
-    poisson: [[μ − y]] = [[exp(u_h)]] · (e·exp(u_g)) − y (one host, see the setup check).
+    logistic (Taylor at 0) and linear residuals are u + c(y), so [[r]] = Σ_h [[u_h]] +
+    r(u_g, y); logistic with `tangent`: [[4d]] = Σ_h [[u_h]] · b(u_g) + a(u_g, y)
+    (`tangent_residual`, one short exponentiation per row); poisson: [[μ − y]] =
+    [[exp(u_h)]] · (e·exp(u_g)) − y (one host, see the setup check).
     """
     if family.name == "poisson":
         scale = (np.ones_like(u_g) if exposure is None else exposure) * np.exp(u_g)
@@ -101,6 +104,9 @@ def guest_residual(
     total = forwards[0]["u"]
     for forward in forwards[1:]:
         total = total + forward["u"]
+    if family.name == "logistic" and tangent:
+        offset, slope = tangent_residual(u_g, y)
+        return total.mul(slope, pool=pool) + offset
     return total + family.residual(u_g, y)
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FAMILIES", "LINEAR", "LOGISTIC", "POISSON", "Family"]
+__all__ = ["FAMILIES", "LINEAR", "LOGISTIC", "POISSON", "Family", "tangent_residual"]
 
 Vector = npt.NDArray[np.float64]
 FamilyName = Literal["logistic", "linear", "poisson"]
@@ -54,14 +54,21 @@ class Family:
         e = _exposure(exposure, u)
         return float(np.sum(e * np.exp(u) - y * (u + np.log(e))))
 
-    def best_intercept(self, y: Vector, exposure: Vector | None = None) -> float:
+    def best_intercept(
+        self, y: Vector, exposure: Vector | None = None, *, tangent: bool = False
+    ) -> float:
         """The intercept b minimising the (trained) loss of the model u = b: where Σ d = 0.
 
-        Taylor logistic: Σ (b/4 + ½ − y) = 0 gives b = 4·ȳ − 2; linear: ȳ; Poisson:
-        Σ e·exp(b) = Σ y gives log(Σy / Σe). Starting there, the weights only have to learn
-        the features' effect: a target far from 0 no longer costs hundreds of steps."""
+        Taylor logistic: Σ (b/4 + ½ − y) = 0 gives b = 4·ȳ − 2; with the sigmoid expanded at
+        the guest's score (`tangent`) the residual at u = b is exact, σ(b) − y, so b =
+        logit(ȳ); linear: ȳ; Poisson: Σ e·exp(b) = Σ y gives log(Σy / Σe). Starting there,
+        the weights only have to learn the features' effect: a target far from 0 no longer
+        costs hundreds of steps."""
         if len(y) == 0:
             return 0.0
+        if self.name == "logistic" and tangent:
+            rate = min(max(float(np.mean(y)), 1e-6), 1.0 - 1e-6)
+            return math.log(rate / (1.0 - rate))
         if self.name == "logistic":
             return float(4.0 * np.mean(y) - 2.0)
         if self.name == "linear":
@@ -78,6 +85,17 @@ class Family:
         if self.name == "linear":
             return u
         return _exposure(exposure, u) * np.exp(u)
+
+
+def tangent_residual(u_guest: Vector, y: Vector) -> tuple[Vector, Vector]:
+    """(offset a, slope b) of the carried logistic residual 4d ≈ a + b·u_hosts.
+
+    σ expanded at the guest's own score: σ(u_g + u_h) ≈ σ(u_g) + σ'(u_g)·u_h, so
+    4d = 4(σ(u_g) − y) + 4σ(u_g)(1 − σ(u_g))·u_h — affine in the hosts' encrypted part, exact
+    where u_h = 0, and FATE's ½ + u/4 when u_g = 0.
+    """
+    s = sigmoid(u_guest)
+    return 4.0 * (s - y), 4.0 * s * (1.0 - s)
 
 
 def _exposure(exposure: Vector | None, like: Vector) -> Vector:

@@ -55,6 +55,15 @@ class GlmParams(TrainingParams):
         "4·mean − 2 for logistic, the optimum of its Taylor loss); zero: start at 0 (FATE). "
         "Ignored when warm-starting from a model.",
     )
+    sigmoid: Literal["taylor_at_guest", "taylor"] = Field(
+        "taylor_at_guest",
+        description="hetero_lr's residual σ(u) − y with u = u_guest + u_hosts, where the guest "
+        "sees only its own u_guest: taylor_at_guest expands σ at u_guest (exact for the "
+        "guest's part, first order in the hosts' encrypted part); taylor expands at 0, "
+        "σ(u) ≈ ½ + u/4 (FATE), whose training converges to a least-squares fit. The "
+        "reported loss is the Taylor loss in both cases. Ignored by hetero_linr and "
+        "hetero_poisson.",
+    )
     floating_point_precision: int = Field(
         12,
         ge=4,

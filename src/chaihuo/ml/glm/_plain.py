@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from chaihuo.ml._optim import Optimizer, make_optimizer
 from chaihuo.ml.glm._data import label_matrix
-from chaihuo.ml.glm._family import Family
+from chaihuo.ml.glm._family import Family, tangent_residual
 from chaihuo.ml.glm._model import initial_weights
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._schedule import Convergence, batches
@@ -127,8 +127,9 @@ def _fit_one(
     exposure: Vector | None,
 ) -> tuple[list[_Party], list[float]]:
     parties = _parties(params, guest_x, host_xs, seed, model)
+    tangent = family.name == "logistic" and params.sigmoid == "taylor_at_guest"
     if params.fit_intercept and params.intercept_init == "labels":
-        parties[0].w[-1] = family.best_intercept(y, exposure)
+        parties[0].w[-1] = family.best_intercept(y, exposure, tangent=tangent)
     rows = len(y)
     convergence = Convergence(params.early_stop, params.tol)
     losses: list[float] = []
@@ -139,7 +140,11 @@ def _fit_one(
             u = sum((p.x[index] @ p.w for p in parties), np.zeros(len(index)))
             e = None if exposure is None else exposure[index]
             loss += family.loss_sum(u, y[index], e)
-            residual = family.residual(u, y[index], e)
+            if tangent:  # the guest's own score is parties[0]'s part of u
+                offset, slope = tangent_residual(parties[0].x[index] @ parties[0].w, y[index])
+                residual = offset + slope * (u - parties[0].x[index] @ parties[0].w)
+            else:
+                residual = family.residual(u, y[index], e)
             for p in parties:
                 exact = (p.q.values[index].T.astype(np.float64) @ residual) * np.ldexp(
                     1.0, -p.q.shifts.astype(np.int32)

@@ -222,6 +222,7 @@ class _Trainer:
         assert setup.train is not None
         self.ctx, self.family, self.params, self.setup = ctx, family, params, setup
         self.key, self.phases, self.train = key, phases, setup.train
+        self.tangent = family.name == "logistic" and params.sigmoid == "taylor_at_guest"
         features = self.train.features
         if params.fit_intercept:
             features = np.hstack([features, np.ones((self.train.rows, 1))])
@@ -235,7 +236,7 @@ class _Trainer:
             if params.fit_intercept:
                 self.w[width] = setup.init[1][index]
         elif params.fit_intercept and params.intercept_init == "labels":
-            self.w[width] = family.best_intercept(self.y, self.train.exposure)
+            self.w[width] = family.best_intercept(self.y, self.train.exposure, tangent=self.tangent)
         self.optimizer = make_optimizer(
             params.optimizer_params(), len(self.w), intercept=params.fit_intercept
         )
@@ -309,7 +310,9 @@ class _Trainer:
             for host in bctx.hosts
         ]
         with self.phases("encrypt"):
-            residual = guest_residual(family, forwards, u, y, exposure=exposure, pool=pool)
+            residual = guest_residual(
+                family, forwards, u, y, exposure=exposure, pool=pool, tangent=self.tangent
+            )
             residual = residual.rerandomize(pool=pool)
         with self.phases("send"):
             bctx.hosts.put("residual", residual)
