@@ -16,7 +16,6 @@ from chaihuo.crypto.paillier import (
     generate_keypair,
 )
 from chaihuo.crypto.paillier import _parallel as paillier_parallel
-from chaihuo.ml.glm._schedule import batches, smallest_batch
 from chaihuo.ml.glm._secure import (
     decrypt_masked,
     encrypted_matvec,
@@ -24,6 +23,7 @@ from chaihuo.ml.glm._secure import (
     quantize,
     unmask,
 )
+from chaihuo.ml.vertical import batches, smallest_batch
 
 KEYS = generate_keypair(512, allow_insecure_test_key=True)
 

@@ -15,7 +15,8 @@ from chaihuo.crypto.paillier._kernels import few_bases, many_bases
 from chaihuo.ml.sshe import SsheParams
 from chaihuo.ml.sshe import _he as he
 from chaihuo.ml.sshe._fixed import Rational, masks, quantize, quantize_like, rescale
-from chaihuo.ml.sshe._schedule import Convergence, batch_order, smallest_batch
+from chaihuo.ml.sshe._plain import epoch_stop
+from chaihuo.ml.vertical import batches, exposes_residuals, smallest_batch
 
 KEYS = generate_keypair(512, allow_insecure_test_key=True)  # kernels are key-size agnostic
 RNG = np.random.default_rng(5)
@@ -137,18 +138,20 @@ def test_parameters_refuse_what_shared_weights_cannot_do() -> None:
 
 
 def test_batches_cover_every_row_once_and_agree_across_parties() -> None:
-    batches = batch_order(103, 20, seed=4, epoch=2, shuffle=True)
-    assert sorted(np.concatenate(batches).tolist()) == list(range(103))
-    assert [len(b) for b in batches] == [20] * 5 + [3]
-    again = batch_order(103, 20, seed=4, epoch=2, shuffle=True)
-    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
-    assert smallest_batch(103, 20) == 3 and smallest_batch(100, -1) == 100
+    parts = batches(103, 20, seed=4, epoch=2, shuffle=True)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(103))
+    # near-equal parts (the shared schedule): no 3-row remainder for a party to solve
+    assert sorted(len(b) for b in parts) == [17] * 5 + [18]
+    again = batches(103, 20, seed=4, epoch=2, shuffle=True)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True))
+    assert smallest_batch(103, 20) == 17 and smallest_batch(100, -1) == 100
+    assert exposes_residuals(103, 20, 17) and not exposes_residuals(103, 20, 16)
 
 
 def test_convergence_rules() -> None:
-    diff = Convergence(SsheParams(tol=0.01), validating=False)
+    diff = epoch_stop(SsheParams(tol=0.01), validating=False)
     assert diff.update(1.0, None) == (False, False) and diff.update(0.995, None)[1]
-    rounds = Convergence(SsheParams(tol=0, early_stopping_rounds=2), validating=True)
+    rounds = epoch_stop(SsheParams(tol=0, early_stopping_rounds=2), validating=True)
     steps = [rounds.update(None, v) for v in (0.5, 0.4, 0.45, 0.41)]
     assert steps == [(True, False), (True, False), (False, False), (False, True)]
     assert rounds.best_epoch == 1

@@ -13,9 +13,9 @@ from chaihuo.ml.glm._data import label_matrix
 from chaihuo.ml.glm._family import Family, tangent_residual
 from chaihuo.ml.glm._model import initial_weights
 from chaihuo.ml.glm._params import GlmParams
-from chaihuo.ml.glm._schedule import Convergence, batches
 from chaihuo.ml.glm._secure import Quantized, quantize
 from chaihuo.ml.glm._standardize import Standardizer
+from chaihuo.ml.vertical import Convergence, batches
 
 __all__ = ["PlainFit", "fit_plaintext"]
 

@@ -26,9 +26,9 @@ from chaihuo.ml._diverged import diverged, diverged_error
 from chaihuo.ml.glm._family import Family
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
-from chaihuo.ml.glm._schedule import Convergence, batch_count
 from chaihuo.ml.glm._secure import decrypt_masked
 from chaihuo.ml.glm._session import expect, follower_start, recv
+from chaihuo.ml.vertical import Convergence, batch_count
 from chaihuo.runtime import Context, Peer
 
 __all__ = ["run_arbiter"]

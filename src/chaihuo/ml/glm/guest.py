@@ -49,9 +49,9 @@ from chaihuo.ml.glm._model import (
 )
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
-from chaihuo.ml.glm._schedule import EarlyStopping, batches, smallest_batch
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
 from chaihuo.ml.glm._session import expect, expect_vector, guest_start, recv
+from chaihuo.ml.vertical import EarlyStopping, batches, exposes_residuals
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
@@ -185,13 +185,13 @@ def _check(
         ) != setup.models:
             problems.append(f"{party}: its model part has another number of models")
         features = int(hello.get("features", 0))
-        if setup.train is not None:
-            smallest = smallest_batch(setup.train.rows, params.batch_size)
-            if smallest <= features:
-                problems.append(
-                    f"{party} holds more features than the smallest batch has rows: that "
-                    "host could solve X_h^T d = g for d (and the labels); raise batch_size"
-                )
+        if setup.train is not None and exposes_residuals(
+            setup.train.rows, params.batch_size, features
+        ):
+            problems.append(
+                f"{party} holds more features than the smallest batch has rows: that "
+                "host could solve X_h^T d = g for d (and the labels); raise batch_size"
+            )
     return problems
 
 

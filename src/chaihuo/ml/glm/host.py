@@ -43,10 +43,10 @@ from chaihuo.ml.glm._model import (
 )
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
-from chaihuo.ml.glm._schedule import batches
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
 from chaihuo.ml.glm._session import expect, expect_vector, follower_start, recv
 from chaihuo.ml.glm._standardize import Standardizer
+from chaihuo.ml.vertical import batches
 from chaihuo.runtime import Context
 
 __all__ = ["run_host"]

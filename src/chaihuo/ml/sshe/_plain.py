@@ -16,7 +16,7 @@ import numpy.typing as npt
 from chaihuo.ml._optim import make_optimizer
 from chaihuo.ml.sshe._fixed import quantize, quantize_like
 from chaihuo.ml.sshe._params import SsheParams
-from chaihuo.ml.sshe._schedule import Convergence, batch_order
+from chaihuo.ml.vertical import EpochStop, batches
 
 __all__ = ["PlainFit", "batch_terms", "initial_weights", "plain_fit", "taylor_loss"]
 
@@ -34,6 +34,11 @@ class PlainFit:
     losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)
     epochs: int = 0
+
+
+def epoch_stop(params: SsheParams, *, validating: bool) -> EpochStop:
+    """The guest's per-epoch decision rule for these parameters (shared vertical toolkit)."""
+    return EpochStop(params.early_stop, params.tol, params.early_stopping_rounds, validating)
 
 
 def initial_weights(size: int, method: str, seed: int, party: int) -> Vector:
@@ -87,7 +92,7 @@ def _epoch(
     guest: _Party, host: _Party, labels: Vector, params: SsheParams, *, seed: int, epoch: int
 ) -> float:
     total = 0.0
-    for rows in batch_order(len(labels), params.batch_size, seed, epoch, shuffle=params.shuffle):
+    for rows in batches(len(labels), params.batch_size, seed, epoch, shuffle=params.shuffle):
         zg, zh = guest.q[rows] @ guest.w, host.q[rows] @ host.w
         residual, loss = batch_terms(params.sigmoid, zg, zh, labels[rows])
         total += float(loss.sum())
@@ -116,7 +121,7 @@ def plain_fit(
     if validate is not None:
         vg = quantize_like(_with_intercept(validate[0], params.fit_intercept), guest_q.shifts)
         val = (vg.reals, quantize_like(validate[1], host_q.shifts).reals, validate[2])
-    stopper = Convergence(params, validating=val is not None)
+    stopper = epoch_stop(params, validating=val is not None)
     fit = PlainFit(guest.w, host.w)
     best = (guest.w.copy(), host.w.copy())
     for epoch in range(params.epochs):

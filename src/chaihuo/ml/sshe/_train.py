@@ -27,8 +27,8 @@ from chaihuo.ml.sshe._errors import TrainingDivergedError
 from chaihuo.ml.sshe._fixed import FX_MAX, F, Quantized, Rational, encode_reals, grad_bits, rescale
 from chaihuo.ml.sshe._link import Forward, Link, received_ints
 from chaihuo.ml.sshe._params import SsheParams
-from chaihuo.ml.sshe._plain import initial_weights
-from chaihuo.ml.sshe._schedule import Convergence, batch_order
+from chaihuo.ml.sshe._plain import epoch_stop, initial_weights
+from chaihuo.ml.vertical import EpochStop, batches
 from chaihuo.runtime import Context, Peer
 
 __all__ = ["Side", "Trained", "Trainer", "TrainingDivergedError", "peer_of"]
@@ -174,7 +174,7 @@ class Trainer:
         total, count = 0.0, int(x.values.shape[0])
         train = epoch is not None
         size, shuffle = self.params.batch_size, self.params.shuffle and train
-        order = batch_order(count, size, self.seed, epoch or 0, shuffle=shuffle)
+        order = batches(count, size, self.seed, epoch or 0, shuffle=shuffle)
         if train:
             self.ctx.progress("batch", 0, len(order))
         for number, rows in enumerate(order):
@@ -191,7 +191,7 @@ class Trainer:
     def fit(self) -> Trained:
         """Epochs until done or stopped; then the model is revealed by `reveal_strategy`."""
         params, side = self.params, self.side
-        stopper = Convergence(params, validating=side.val_x is not None)
+        stopper = epoch_stop(params, validating=side.val_x is not None)
         best = self._snapshot()
         epochs = 0
         self.ctx.progress("epoch", 0, params.epochs)
@@ -216,7 +216,7 @@ class Trainer:
         return trained
 
     def _decide(
-        self, ectx: Context, epoch: int, stopper: Convergence, loss: float, val: float | None
+        self, ectx: Context, epoch: int, stopper: EpochStop, loss: float, val: float | None
     ) -> tuple[bool, bool]:
         peer = peer_of(ectx, self.side.guest)
         if not self.side.guest:

@@ -31,9 +31,9 @@ from chaihuo.ml.sshe._fixed import quantize, quantize_like
 from chaihuo.ml.sshe._link import Link
 from chaihuo.ml.sshe._model import GuestPart, guest_predict, load_model
 from chaihuo.ml.sshe._params import SsheParams
-from chaihuo.ml.sshe._schedule import smallest_batch
 from chaihuo.ml.sshe._session import exchange_keys, pool_policy, receive_status, send_status
 from chaihuo.ml.sshe._train import Side, Trained, Trainer, peer_of
+from chaihuo.ml.vertical import exposes_residuals
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
@@ -249,9 +249,8 @@ def _check(params: SsheParams, setup: _Setup, hello: dict[str, Any]) -> list[str
         if setup.mode == "predict" and bool(hello.get("encrypted")) != guest_keys:
             problems.append("the host's and the guest's model parts use other reveal strategies")
     if params.reveal_every_iter and setup.train is not None:
-        smallest = smallest_batch(setup.train.rows, params.batch_size)
         widest = max(int(hello.get("width", 0)), setup.train.features.shape[1] + 1)
-        if smallest <= widest:
+        if exposes_residuals(setup.train.rows, params.batch_size, widest):
             problems.append(
                 "with reveal_every_iter each party learns X^T·e of batches with fewer rows "
                 "than one party has columns: it could solve for e (and the labels or the "

@@ -1,4 +1,4 @@
-"""Mini-batch schedule, convergence rule and validation early stopping (same on every party)."""
+"""Mini-batch schedule with its leak rule, convergence rules and validation early stopping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Convergence", "EarlyStopping", "batch_count", "batches"]
+__all__ = [
+    "Convergence",
+    "EarlyStopping",
+    "EpochStop",
+    "batch_count",
+    "batches",
+    "exposes_residuals",
+    "smallest_batch",
+]
 
 
 def batch_count(rows: int, batch_size: int) -> int:
@@ -39,6 +47,12 @@ def batches(
 def smallest_batch(rows: int, batch_size: int) -> int:
     """Rows in the smallest batch of the schedule above."""
     return rows // batch_count(rows, batch_size)
+
+
+def exposes_residuals(rows: int, batch_size: int, width: int) -> bool:
+    """The leak rule: some batch has no more rows than a party has columns, so a party that
+    learns X^T·d of a batch (a gradient) could solve it for d, and so for the labels."""
+    return smallest_batch(rows, batch_size) <= width
 
 
 @dataclass
@@ -81,3 +95,44 @@ class EarlyStopping:
             self.waited += 1
         stop = self.patience is not None and self.waited >= self.patience
         return better, stop
+
+
+@dataclass
+class EpochStop:
+    """One party's per-epoch decision: the loss rule (`Convergence`), validation early stopping
+    on a loss (lower is better, keep the best epoch), and a loss that is no longer finite."""
+
+    rule: str
+    tol: float
+    patience: int | None
+    validating: bool
+    losses: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._loss_rule = Convergence(self.rule, self.tol)
+        self._validation = EarlyStopping(self.patience, higher=False)
+
+    @property
+    def validation(self) -> list[float]:
+        """Validation losses recorded so far."""
+        return self._validation.history
+
+    @property
+    def best_epoch(self) -> int:
+        """Epoch of the lowest validation loss (−1 before any)."""
+        return self._validation.best_epoch
+
+    def update(self, loss: float | None, validation_loss: float | None) -> tuple[bool, bool]:
+        """Record an epoch; returns (this epoch is the best so far, stop now)."""
+        for value in (loss, validation_loss):
+            if value is not None and not math.isfinite(value):
+                return False, True
+        stop = False
+        if loss is not None:
+            self.losses.append(loss)
+            stop = self.tol > 0 and self._loss_rule.converged(loss, None)
+        best = False
+        if self.validating and validation_loss is not None:
+            best, patience_spent = self._validation.update(validation_loss, len(self.validation))
+            stop = stop or patience_spent
+        return best, stop
