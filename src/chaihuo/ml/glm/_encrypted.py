@@ -16,7 +16,8 @@ from chaihuo.crypto.paillier import (
 from chaihuo.ml.glm._family import Family, tangent_residual
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import mask_gradient, unmask
-from chaihuo.ml.glm._session import expect, expect_vector, recv
+from chaihuo.ml.glm._session import expect, recv
+from chaihuo.ml.vertical import expect_ciphertexts
 from chaihuo.runtime import Context
 
 __all__ = [
@@ -76,7 +77,7 @@ def check_forward(
     if set(message) != set(wanted):
         raise ValueError(f"host forward must hold {sorted(wanted)}, got {sorted(message)}")
     return {
-        name: expect_vector(message[name], key, f"host forward {name}", length)
+        name: expect_ciphertexts(message[name], key, f"host forward {name}", length=length)
         for name, length in wanted.items()
     }
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from chaihuo.core import ChaihuoError, InvalidInputError, shared_reason
-from chaihuo.crypto.paillier import EncryptedVector, PaillierPublicKey
 from chaihuo.federation import ProtocolViolationError, ReceiveTimeoutError
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.runtime import Context, Peer
@@ -15,7 +14,6 @@ __all__ = [
     "GlmSetupError",
     "best_effort",
     "expect",
-    "expect_vector",
     "follower_start",
     "guest_start",
     "recv",
@@ -48,18 +46,6 @@ def expect(obj: object, kind: type[_T], what: str) -> _T:
     if not isinstance(obj, kind):
         raise ProtocolViolationError(f"{what}: expected {kind.__name__}, got {type(obj).__name__}")
     return obj
-
-
-def expect_vector(
-    obj: object, key: PaillierPublicKey, what: str, length: int | None = None
-) -> EncryptedVector:
-    """An encrypted vector under the arbiter's key (and of the expected length)."""
-    vector = expect(obj, EncryptedVector, what)
-    if vector.public_key.fingerprint != key.fingerprint:
-        raise ProtocolViolationError(f"{what}: ciphertexts are not under the arbiter's key")
-    if length is not None and len(vector) != length:
-        raise ProtocolViolationError(f"{what}: expected {length} ciphertexts, got {len(vector)}")
-    return vector
 
 
 def _broadcast(ctx: Context, name: str, obj: object) -> None:

@@ -50,8 +50,8 @@ from chaihuo.ml.glm._model import (
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
-from chaihuo.ml.glm._session import expect, expect_vector, guest_start, recv
-from chaihuo.ml.vertical import EarlyStopping, batches, exposes_residuals
+from chaihuo.ml.glm._session import expect, guest_start, recv
+from chaihuo.ml.vertical import EarlyStopping, batches, expect_ciphertexts, exposes_residuals
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
@@ -338,7 +338,9 @@ class _Trainer:
             bctx.hosts[k].put("prefix", sent)
             prefix = prefix + forwards[k]["u"]
         return [
-            expect_vector(recv(bctx.hosts[k], "cross", "loss cross term"), self.key, "cross", 1)
+            expect_ciphertexts(
+                recv(bctx.hosts[k], "cross", "loss cross term"), self.key, "cross", length=1
+            )
             for k in range(1, len(forwards))
         ]
 
@@ -354,9 +356,13 @@ class _Trainer:
             change = encrypt_scalar(self.key, float(np.sum((self.w - start) ** 2)), 2 * exponent)
         for host in ectx.hosts:
             terms = expect(recv(host, "epoch_terms", "epoch end", self.phases), dict, "terms")
-            total = total + expect_vector(terms.get("penalty"), self.key, "host penalty", 1)
+            total = total + expect_ciphertexts(
+                terms.get("penalty"), self.key, "host penalty", length=1
+            )
             if change is not None:
-                change = change + expect_vector(terms.get("change"), self.key, "change", 1)
+                change = change + expect_ciphertexts(
+                    terms.get("change"), self.key, "change", length=1
+                )
         improved, stop = self._validate(ectx, epoch)
         ectx.arbiter.put(
             "epoch", {"loss": total, "weight_change": change, "improved": improved, "stop": stop}

@@ -44,9 +44,9 @@ from chaihuo.ml.glm._model import (
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
-from chaihuo.ml.glm._session import expect, expect_vector, follower_start, recv
+from chaihuo.ml.glm._session import expect, follower_start, recv
 from chaihuo.ml.glm._standardize import Standardizer
-from chaihuo.ml.vertical import batches
+from chaihuo.ml.vertical import batches, expect_ciphertexts
 from chaihuo.runtime import Context
 
 __all__ = ["run_host"]
@@ -255,11 +255,13 @@ class _Trainer:
             forward = host_forward(self.family, u, self.key, self.codec, pool)
         with self.phases("send"):
             bctx.guest.put("forward", forward)
-        residual = expect_vector(
-            recv(bctx.guest, "residual", "guest residual", self.phases), self.key, "[[d]]", n
+        residual = expect_ciphertexts(
+            recv(bctx.guest, "residual", "guest residual", self.phases), self.key, "[[d]]", length=n
         )
         if self.position > 0 and self.family.name != "poisson":
-            prefix = expect_vector(recv(bctx.guest, "prefix", "loss prefix"), self.key, "prefix", n)
+            prefix = expect_ciphertexts(
+                recv(bctx.guest, "prefix", "loss prefix"), self.key, "prefix", length=n
+            )
             bctx.guest.put("cross", cross_term(self.family, prefix, u, self.codec.exponent))
         with self.phases("matmul"):
             encrypted = encrypted_matvec(residual, self.q.rows(rows), pool)

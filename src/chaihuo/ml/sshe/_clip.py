@@ -29,6 +29,7 @@ from chaihuo.ml.sshe import _he
 from chaihuo.ml.sshe._errors import TrainingDivergedError
 from chaihuo.ml.sshe._fixed import SIGMA, Z_BITS, F
 from chaihuo.ml.sshe._link import Forward, Link
+from chaihuo.ml.vertical import expect_ciphertexts
 from chaihuo.mpc import run_garbled
 from chaihuo.runtime import Peer
 
@@ -100,7 +101,9 @@ def clip_forward(link: Link, ch: Peer, forward: Forward, offset: Ints | None) ->
             share += _evaluate(chunk, forward.share[part])
     pool = link.pool(rows * 100)
     ch.put("v_share", _he.encrypt(link.keys.private_key, share, pool))
-    theirs = _he.expect_vector(ch.get("v_share"), link.peer_key, rows, "peer's residual share")
+    theirs = expect_ciphertexts(
+        ch.get("v_share"), link.peer_key, "peer's residual share", length=rows, integer=True
+    )
     return Forward(_he.add_plain(theirs, share), share)
 
 

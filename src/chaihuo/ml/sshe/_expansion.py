@@ -26,6 +26,7 @@ from chaihuo.crypto.paillier import EncryptedVector
 from chaihuo.ml.sshe import _he
 from chaihuo.ml.sshe._fixed import F, encode_reals
 from chaihuo.ml.sshe._link import Forward, Link
+from chaihuo.ml.vertical import expect_ciphertexts
 from chaihuo.runtime import Peer
 
 __all__ = ["Q", "forward", "loss"]
@@ -48,11 +49,15 @@ def forward(link: Link, ch: Peer, z: Vector, y: Vector | None, *, guest: bool) -
         s = _sigmoid(z)
         c0, c1 = encode_reals(s - y, F), encode_reals(s * (1 - s), Q)
         ch.put("coefficients", _he.encrypt(link.keys.private_key, c0 + c1, pool))
-        zh = _he.expect_vector(ch.get("host_score"), link.peer_key, rows, "host's partial score")
+        zh = expect_ciphertexts(
+            ch.get("host_score"), link.peer_key, "host's partial score", length=rows, integer=True
+        )
         return Forward(_he.add_plain(link.elementwise(zh, c1), c0), c0)
     scaled = encode_reals(z, F - Q)
     ch.put("host_score", _he.encrypt(link.keys.private_key, scaled, pool))
-    both = _he.expect_vector(ch.get("coefficients"), link.peer_key, 2 * rows, "coefficients")
+    both = expect_ciphertexts(
+        ch.get("coefficients"), link.peer_key, "coefficients", length=2 * rows, integer=True
+    )
     v = _he.add(both[:rows], link.elementwise(both[rows:], scaled))
     return Forward(v, scaled, aux=both)
 
@@ -69,7 +74,9 @@ def loss(
         ch.put("loss_term", term.rerandomize())
         return 0.0
     assert z is not None and y is not None
-    term = _he.expect_vector(ch.get("loss_term"), link.keys.public_key, 1, "loss term")
+    term = expect_ciphertexts(
+        ch.get("loss_term"), link.keys.public_key, "loss term", length=1, integer=True
+    )
     (value,) = term.decrypt_int(link.keys.private_key)
     known = float(np.sum(np.logaddexp(0.0, z) - y * z))
     return known + math.ldexp(value, -(2 * F - Q)) / 2

@@ -39,7 +39,6 @@ __all__ = [
     "add_plain",
     "encrypt",
     "expect_packed",
-    "expect_vector",
     "inner",
     "mask_pack",
     "matvec",
@@ -188,22 +187,6 @@ def mask_pack(
     inner_vector = EncryptedVector(key, packed, exponent=0, bound_bits=0, codec=FixedPoint(0))
     fresh = inner_vector.rerandomize(pool=pool)
     return PackedVector(fresh, scheme, width, 1, count=len(vector)), drawn
-
-
-def expect_vector(
-    received: object, key: PaillierPublicKey, count: int, what: str
-) -> EncryptedVector:
-    """A received EncryptedVector under `key` of `count` integers, or a protocol error."""
-    if not isinstance(received, EncryptedVector):
-        raise ProtocolViolationError(f"{what}: expected ciphertexts, got {type(received).__name__}")
-    if received.public_key.fingerprint != key.fingerprint:
-        raise ProtocolViolationError(f"{what}: ciphertexts under an unexpected Paillier key")
-    if received.exponent != 0 or len(received) != count:
-        raise ProtocolViolationError(
-            f"{what}: expected {count} integer ciphertexts, got {len(received)} with exponent "
-            f"{received.exponent}"
-        )
-    return received
 
 
 def expect_packed(

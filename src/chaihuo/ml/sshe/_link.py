@@ -38,6 +38,7 @@ from chaihuo.crypto.paillier import (
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml.sshe import _he
 from chaihuo.ml.sshe._fixed import G_SIGMA, SIGMA, V_BITS, masks, split_share
+from chaihuo.ml.vertical import expect_ciphertexts
 from chaihuo.runtime import Peer
 
 __all__ = ["Forward", "Link", "received_ints"]
@@ -89,7 +90,9 @@ class Link:
         """Forward step with secret-shared weights (see the module comment)."""
         rows, width = x.shape
         ch.put("w", _he.encrypt(self.keys.private_key, other, self.pool(len(other) * _PER_CIPHER)))
-        theirs = _he.expect_vector(ch.get("w"), self.peer_key, width, "peer's weight share")
+        theirs = expect_ciphertexts(
+            ch.get("w"), self.peer_key, "peer's weight share", length=width, integer=True
+        )
         z = _he.matvec(x, _he.add_plain(theirs, own), self.pool(rows * width))
         u = _he.add_plain(z, offset) if offset is not None else z
         return self._convert(ch, u, rows)
@@ -97,7 +100,9 @@ class Link:
     def revealed_forward(self, ch: Peer, u: Ints) -> Forward:
         """Forward step with revealed weights: P knows u_P and sends [[u_P]]_P."""
         ch.put("u", _he.encrypt(self.keys.private_key, u, self.pool(len(u) * _PER_CIPHER)))
-        theirs = _he.expect_vector(ch.get("u"), self.peer_key, len(u), "peer's partial score")
+        theirs = expect_ciphertexts(
+            ch.get("u"), self.peer_key, "peer's partial score", length=len(u), integer=True
+        )
         return Forward(_he.add_plain(theirs, u), list(u))
 
     def _convert(self, ch: Peer, u: EncryptedVector, rows: int) -> Forward:
@@ -108,7 +113,9 @@ class Link:
         opened = _he.open_packed(
             ch.get("u_masked"), self.keys.private_key, rows, V_BITS, SIGMA, pool, "masked score"
         )
-        neg = _he.expect_vector(ch.get("neg_mask"), self.peer_key, rows, "peer's negated mask")
+        neg = expect_ciphertexts(
+            ch.get("neg_mask"), self.peer_key, "peer's negated mask", length=rows, integer=True
+        )
         v = _he.add(_he.add_plain(u, opened), neg)
         return Forward(v, [t - m for t, m in zip(opened, drawn, strict=True)])
 
@@ -157,7 +164,9 @@ class Link:
 
     def square_sum_guest(self, ch: Peer, forward: Forward) -> int:
         """Guest: Σ v² = Σ a² + 2(Σ ab + Σ b² + μ) − (Σ b² + 2μ)."""
-        cross = _he.expect_vector(ch.get("loss_cross"), self.keys.public_key, 1, "loss term")
+        cross = expect_ciphertexts(
+            ch.get("loss_cross"), self.keys.public_key, "loss term", length=1, integer=True
+        )
         (opened,) = cross.decrypt_int(self.keys.private_key)
         squares = ch.get("loss_square")
         if not isinstance(squares, int) or isinstance(squares, bool):

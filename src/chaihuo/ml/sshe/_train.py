@@ -28,7 +28,7 @@ from chaihuo.ml.sshe._fixed import FX_MAX, F, Quantized, Rational, encode_reals,
 from chaihuo.ml.sshe._link import Forward, Link, received_ints
 from chaihuo.ml.sshe._params import SsheParams
 from chaihuo.ml.sshe._plain import epoch_stop, initial_weights
-from chaihuo.ml.vertical import EpochStop, batches
+from chaihuo.ml.vertical import EpochStop, batches, expect_ciphertexts
 from chaihuo.runtime import Context, Peer
 
 __all__ = ["Side", "Trained", "Trainer", "TrainingDivergedError", "peer_of"]
@@ -260,7 +260,9 @@ class Trainer:
         else:
             peer.put("share", self.other)
         if encrypted and not self.side.guest:
-            received = _he.expect_vector(peer.get("share"), self.link.peer_key, width, "weights")
+            received = expect_ciphertexts(
+                peer.get("share"), self.link.peer_key, "weights", length=width, integer=True
+            )
             return Trained(None, _he.add_plain(received, self.own))
         theirs = received_ints(peer.get("share"), width, "peer's share of this party's weights")
         total = np.array([a + b for a, b in zip(self.own, theirs, strict=True)], dtype=np.float64)

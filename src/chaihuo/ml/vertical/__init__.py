@@ -1,5 +1,6 @@
-"""The shared vertical toolkit: batch schedule and its leak rule, convergence and stopping."""
+"""The shared vertical toolkit: batch schedule and leak rule, stopping rules, received checks."""
 
+from chaihuo.ml.vertical._checks import expect_ciphertexts
 from chaihuo.ml.vertical._schedule import (
     Convergence,
     EarlyStopping,
@@ -16,6 +17,7 @@ __all__ = [
     "EpochStop",
     "batch_count",
     "batches",
+    "expect_ciphertexts",
     "exposes_residuals",
     "smallest_batch",
 ]
