@@ -141,8 +141,10 @@ SLOW = [
          {"epochs": 5, "batch_size": 1000, "learning_rate": 0.3, "sigmoid": "taylor"},
          lr_tol=TAYLOR_VS_LR_TOL, taylor_tol=QUALITY_TOL),
     Case("epsilon_5k", epsilon_pair, {"epochs": 5, "batch_size": 500, "learning_rate": 2.0}),
+    # Full batch to the fixed point: 30 epochs of batch-100 SGD at a constant rate ended
+    # anywhere from −5 % to +1 % of scikit-learn's accuracy depending on the row order.
     Case("vehicle", lambda: hetero_pair("vehicle_scale"),
-         {"epochs": 30, "batch_size": 100, "learning_rate": 0.5}),
+         {"epochs": 100, "batch_size": -1, "learning_rate": 2.0}),
 ]  # fmt: skip
 
 
@@ -158,8 +160,9 @@ def test_quality_full_table(
     tmp_path: Path, case: Case, held_out: bool, request: pytest.FixtureRequest
 ) -> None:
     if held_out and case.name == "vehicle":
-        # Known gap, measured 2026-11-29: with the clipped sigmoid (default) the one-vs-rest
-        # model reaches 0.6987 accuracy on the split's 80 % against scikit-learn's 0.7179
-        # (−2.7 %), though 0.6939 vs 0.6927 on all rows. Recorded, not hidden: still run.
+        # Known gap (plaintext reference, 2026-12-05): trained to its fixed point the clipped
+        # sigmoid's one-vs-rest model is 0.6–1.0 % (4–7 of 677 rows) below scikit-learn on
+        # the split's 80 % (held out: −0.9 % to +0.9 %; all rows: +1.2 %); FATE's Taylor form
+        # lands at −0.4 %. A finer sigmoid would close it. Recorded, not hidden: still run.
         request.applymarker(pytest.mark.xfail(reason="clipped OvR on vehicle's 80/20 split"))
     _run_case(tmp_path, case, held_out)

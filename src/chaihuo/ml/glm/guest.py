@@ -51,7 +51,13 @@ from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
 from chaihuo.ml.glm._session import expect, guest_start, recv
-from chaihuo.ml.vertical import EarlyStopping, batches, expect_ciphertexts, exposes_residuals
+from chaihuo.ml.vertical import (
+    EarlyStopping,
+    batches,
+    expect_ciphertexts,
+    exposes_residuals,
+    row_chunks,
+)
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
@@ -300,6 +306,25 @@ class _Trainer:
         return self._end_epoch(ectx, epoch, loss, start)
 
     def _batch(self, bctx: Context, rows: npt.NDArray[np.int64]) -> EncryptedVector:
+        """One step; the batch streams in chunks (`row_chunks`), whose X^T[[d]] and loss
+        ciphertexts add up, so only one chunk's ciphertexts are held at a time."""
+        encrypted: EncryptedVector | None = None
+        loss: EncryptedVector | None = None
+        for k, part in enumerate(row_chunks(rows)):
+            encrypted, loss = self._chunk(bctx.sub("chunk").indexed(k), part, encrypted, loss)
+        assert encrypted is not None and loss is not None
+        gradient = exchange_gradient(bctx, encrypted, self.q.shifts, self.phases)
+        self.w = self.optimizer.step(self.w, gradient * self.family.scale / len(rows))
+        return loss
+
+    def _chunk(
+        self,
+        cctx: Context,
+        rows: npt.NDArray[np.int64],
+        encrypted: EncryptedVector | None,
+        loss: EncryptedVector | None,
+    ) -> tuple[EncryptedVector | None, EncryptedVector | None]:
+        """[[X^T d]] and [[loss]] of `rows` added to the running sums (none yet: None)."""
         family, n = self.family, len(rows)
         u = self.scores(self.train.features[rows])
         y = self.y[rows]
@@ -307,7 +332,7 @@ class _Trainer:
         pool = pool_for(self.ctx.cipher, n)
         forwards = [
             check_forward(recv(host, "forward", "host forward", self.phases), family, self.key, n)
-            for host in bctx.hosts
+            for host in cctx.hosts
         ]
         with self.phases("encrypt"):
             residual = guest_residual(
@@ -315,16 +340,16 @@ class _Trainer:
             )
             residual = residual.rerandomize(pool=pool)
         with self.phases("send"):
-            bctx.hosts.put("residual", residual)
-        crosses = self._cross_terms(bctx, forwards, pool)
+            cctx.hosts.put("residual", residual)
+        crosses = self._cross_terms(cctx, forwards, pool)
         with self.phases("matmul"):
-            encrypted = encrypted_matvec(residual, self.q.rows(rows), pool)
-        gradient = exchange_gradient(bctx, encrypted, self.q.shifts, self.phases)
-        loss = guest_batch_loss(
+            part = encrypted_matvec(residual, self.q.rows(rows), pool)
+        part_loss = guest_batch_loss(
             family, forwards, crosses, u, y, exposure=exposure, exponent=self.exponent
         )
-        self.w = self.optimizer.step(self.w, gradient * family.scale / n)
-        return loss
+        if encrypted is None or loss is None:
+            return part, part_loss
+        return encrypted + part, loss + part_loss
 
     def _cross_terms(
         self, bctx: Context, forwards: list[dict[str, EncryptedVector]], pool: Any

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from chaihuo.core import ConfigError, InvalidInputError, Role
 from chaihuo.crypto import EncodingOverflowError
-from chaihuo.crypto.paillier import PaillierPublicKey
+from chaihuo.crypto.paillier import EncryptedVector, PaillierPublicKey
 from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml._diverged import diverged_error
 from chaihuo.ml._optim import make_optimizer
@@ -46,7 +46,7 @@ from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import encrypted_matvec, pool_for, quantize
 from chaihuo.ml.glm._session import expect, follower_start, recv
 from chaihuo.ml.glm._standardize import Standardizer
-from chaihuo.ml.vertical import batches, expect_ciphertexts
+from chaihuo.ml.vertical import batches, expect_ciphertexts, row_chunks
 from chaihuo.runtime import Context
 
 __all__ = ["run_host"]
@@ -248,22 +248,31 @@ class _Trainer:
         return self.w
 
     def _batch(self, bctx: Context, rows: npt.NDArray[np.int64]) -> None:
+        """One step; the batch streams in chunks (`row_chunks`) whose X_h^T[[d]] add up."""
+        encrypted: EncryptedVector | None = None
+        for k, part in enumerate(row_chunks(rows)):
+            piece = self._chunk(bctx.sub("chunk").indexed(k), part)
+            encrypted = piece if encrypted is None else encrypted + piece
+        assert encrypted is not None
+        gradient = exchange_gradient(bctx, encrypted, self.q.shifts, self.phases)
+        self.w = self.optimizer.step(self.w, gradient * self.family.scale / len(rows))
+
+    def _chunk(self, cctx: Context, rows: npt.NDArray[np.int64]) -> EncryptedVector:
+        """Send [[u_h]] of `rows`, receive their [[d]]; returns [[X_h^T d]] over them."""
         n = len(rows)
         pool = pool_for(self.ctx.cipher, n)
         u = self.train.features[rows] @ self.w
         with self.phases("encrypt"):
             forward = host_forward(self.family, u, self.key, self.codec, pool)
         with self.phases("send"):
-            bctx.guest.put("forward", forward)
+            cctx.guest.put("forward", forward)
         residual = expect_ciphertexts(
-            recv(bctx.guest, "residual", "guest residual", self.phases), self.key, "[[d]]", length=n
+            recv(cctx.guest, "residual", "guest residual", self.phases), self.key, "[[d]]", length=n
         )
         if self.position > 0 and self.family.name != "poisson":
             prefix = expect_ciphertexts(
-                recv(bctx.guest, "prefix", "loss prefix"), self.key, "prefix", length=n
+                recv(cctx.guest, "prefix", "loss prefix"), self.key, "prefix", length=n
             )
-            bctx.guest.put("cross", cross_term(self.family, prefix, u, self.codec.exponent))
+            cctx.guest.put("cross", cross_term(self.family, prefix, u, self.codec.exponent))
         with self.phases("matmul"):
-            encrypted = encrypted_matvec(residual, self.q.rows(rows), pool)
-        gradient = exchange_gradient(bctx, encrypted, self.q.shifts, self.phases)
-        self.w = self.optimizer.step(self.w, gradient * self.family.scale / n)
+            return encrypted_matvec(residual, self.q.rows(rows), pool)

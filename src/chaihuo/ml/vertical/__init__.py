@@ -2,16 +2,19 @@
 
 from chaihuo.ml.vertical._checks import expect_ciphertexts
 from chaihuo.ml.vertical._schedule import (
+    CHUNK_ROWS,
     Convergence,
     EarlyStopping,
     EpochStop,
     batch_count,
     batches,
     exposes_residuals,
+    row_chunks,
     smallest_batch,
 )
 
 __all__ = [
+    "CHUNK_ROWS",
     "Convergence",
     "EarlyStopping",
     "EpochStop",
@@ -19,5 +22,6 @@ __all__ = [
     "batches",
     "expect_ciphertexts",
     "exposes_residuals",
+    "row_chunks",
     "smallest_batch",
 ]

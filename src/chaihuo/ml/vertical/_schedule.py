@@ -9,12 +9,14 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "CHUNK_ROWS",
     "Convergence",
     "EarlyStopping",
     "EpochStop",
     "batch_count",
     "batches",
     "exposes_residuals",
+    "row_chunks",
     "smallest_batch",
 ]
 
@@ -47,6 +49,19 @@ def batches(
 def smallest_batch(rows: int, batch_size: int) -> int:
     """Rows in the smallest batch of the schedule above."""
     return rows // batch_count(rows, batch_size)
+
+
+CHUNK_ROWS = 32_768
+"""Most rows of a batch whose ciphertexts are in flight at once (≈ 16 MiB per vector at 2048
+bits): a batch larger than this streams chunk by chunk, so a party holds O(chunk) ciphertexts
+and the partial products over the chunks add up to the batch's exactly."""
+
+
+def row_chunks(rows: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
+    """A batch's rows cut into near-equal consecutive chunks of at most CHUNK_ROWS rows (the
+    same cut on every party)."""
+    pieces = max(1, -(-len(rows) // CHUNK_ROWS))
+    return list(np.array_split(rows, pieces))
 
 
 def exposes_residuals(rows: int, batch_size: int, width: int) -> bool:
