@@ -193,8 +193,8 @@ class PaillierPool:
             return self.map(_column_blocks, (modulus, bases), blocks)
         # One block per worker: each block repeats the kernel's per-call bucket work (4 blocks
         # of 5,000 rows cost 13 % more than one of 20,000), so split finer only for long inputs.
-        blocks = max(self.workers, min(pieces, count // ROWS_PER_EXTRA_BLOCK))
-        bounds = np.linspace(0, count, min(blocks, count) + 1).astype(int).tolist()
+        row_blocks = max(self.workers, min(pieces, count // ROWS_PER_EXTRA_BLOCK))
+        bounds = np.linspace(0, count, min(row_blocks, count) + 1).astype(int).tolist()
         work = [
             (bases[lo:hi], np.ascontiguousarray(exponents[lo:hi]))
             for lo, hi in itertools.pairwise(bounds)
