@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from chaihuo.core import Role
 from chaihuo.ml.glm import LOGISTIC, GlmParams, fit_plaintext
-from chaihuo.ml.glm._family import sigmoid, tangent_residual
+from chaihuo.ml.glm._family import sigmoid, tangent_loss_parts, tangent_residual
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "fate-examples"
 
@@ -34,6 +34,17 @@ def test_the_tangent_is_exact_for_the_guest_part_and_fate_at_zero() -> None:
     assert np.all(np.abs(offset + slope * u_h - 4 * (sigmoid(u_g + u_h) - y)) <= 0.2 * u_h**2)
     zero_offset, zero_slope = tangent_residual(np.zeros(200), y)
     np.testing.assert_allclose(zero_offset + zero_slope * u_h, LOGISTIC.residual(u_h, y))
+
+
+def test_the_reported_loss_bounds_the_log_loss_and_is_exact_at_the_guests_score() -> None:
+    rng = np.random.default_rng(6)
+    u_g, u_h = rng.normal(scale=2, size=300), rng.normal(scale=1.5, size=300)
+    y = (rng.random(300) < 0.5).astype(float)
+    at_guest, linear = tangent_loss_parts(u_g, y)
+    true = np.logaddexp(0.0, u_g + u_h) - y * (u_g + u_h)
+    assert at_guest == pytest.approx(float(np.sum(np.logaddexp(0.0, u_g) - y * u_g)))
+    bound = at_guest + float(linear @ u_h) + 0.125 * float(u_h @ u_h)
+    assert float(np.sum(true)) <= bound <= float(np.sum(true)) + 0.125 * float(u_h @ u_h)
 
 
 def test_the_tangent_start_is_the_logit_of_the_label_rate() -> None:

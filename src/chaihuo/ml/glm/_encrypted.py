@@ -13,7 +13,7 @@ from chaihuo.crypto.paillier import (
     PaillierPool,
     PaillierPublicKey,
 )
-from chaihuo.ml.glm._family import Family, tangent_residual
+from chaihuo.ml.glm._family import Family, tangent_loss_parts, tangent_residual
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import mask_gradient, unmask
 from chaihuo.ml.glm._session import expect, recv
@@ -120,12 +120,14 @@ def guest_batch_loss(
     *,
     exposure: Vector | None,
     exponent: int,
+    tangent: bool = False,
 ) -> EncryptedVector:
     """[[Σ_i loss_i]] of the batch at exponent 2e, from the hosts' ciphertexts.
 
     logistic / linear: loss(u_g + U) = P + Σ_i c_i U_i + q Σ_i U_i² with P = Σ loss(u_g),
     c = dloss/du at u_g (0.25 u_g − 0.5 y' or u_g − y), U = Σ_h u_h; Σ U² = Σ_h Σ u_h² plus
-    the cross terms 2 Σ_{j<k} u_hj·u_hk that the hosts computed (`cross_term`).
+    the cross terms 2 Σ_{j<k} u_hj·u_hk that the hosts computed (`cross_term`). With
+    `tangent` (logistic): the log loss bounded at u_g (`tangent_loss_parts`), same q = ⅛.
     poisson: Σ e·exp(u_g)·exp(u_h) − Σ y·u_h − Σ y (u_g + log e).
     """
     key = forwards[0]["u"].public_key
@@ -138,14 +140,18 @@ def guest_batch_loss(
         u_total = forwards[0]["u"]
         for forward in forwards[1:]:
             u_total = u_total + forward["u"]
-        slope = 0.25 * u_g - 0.5 * (2.0 * y - 1.0) if family.name == "logistic" else u_g - y
+        if family.name == "logistic" and tangent:
+            plain, slope = tangent_loss_parts(u_g, y)
+        elif family.name == "logistic":
+            plain, slope = family.loss_sum(u_g, y), 0.25 * u_g - 0.5 * (2.0 * y - 1.0)
+        else:
+            plain, slope = family.loss_sum(u_g, y), u_g - y
         total = u_total.dot(slope, exponent=exponent)
         q = quadratic_weight(family)
         for forward in forwards:
             total = total + forward["u2"].mul(q)
         for cross in crosses:
             total = total + cross
-        plain = family.loss_sum(u_g, y)
     return total + encrypt_scalar(key, plain, 2 * exponent)
 
 

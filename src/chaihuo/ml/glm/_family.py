@@ -9,7 +9,15 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FAMILIES", "LINEAR", "LOGISTIC", "POISSON", "Family", "tangent_residual"]
+__all__ = [
+    "FAMILIES",
+    "LINEAR",
+    "LOGISTIC",
+    "POISSON",
+    "Family",
+    "tangent_loss_parts",
+    "tangent_residual",
+]
 
 Vector = npt.NDArray[np.float64]
 FamilyName = Literal["logistic", "linear", "poisson"]
@@ -96,6 +104,17 @@ def tangent_residual(u_guest: Vector, y: Vector) -> tuple[Vector, Vector]:
     """
     s = sigmoid(u_guest)
     return 4.0 * (s - y), 4.0 * s * (1.0 - s)
+
+
+def tangent_loss_parts(u_guest: Vector, y: Vector) -> tuple[float, Vector]:
+    """(P, c) of the logistic loss bound Σ_i loss_i ≤ P + Σ_i c_i·u_h,i + ⅛·Σ_i u_h,i².
+
+    Expanded at the guest's own score: P = Σ log(1 + e^(u_g)) − y·u_g (exact), c = σ(u_g) − y,
+    and ⅛ bounds the curvature σ' ≤ ¼ (Böhning's quadratic bound): exact where u_h = 0, an
+    upper bound everywhere — the loss `sigmoid: taylor_at_guest` reports.
+    """
+    exact = float(np.sum(np.logaddexp(0.0, u_guest) - y * u_guest))
+    return exact, sigmoid(u_guest) - y
 
 
 def _exposure(exposure: Vector | None, like: Vector) -> Vector:

@@ -52,7 +52,8 @@ class GlmParams(TrainingParams):
         "labels",
         description="labels: start the guest's intercept where the intercept-only model is "
         "best for the training labels (the mean for linear, log of the mean rate for Poisson, "
-        "4·mean − 2 for logistic, the optimum of its Taylor loss); zero: start at 0 (FATE). "
+        "logit of the mean for logistic, 4·mean − 2 with sigmoid taylor, the optimum of its "
+        "Taylor loss); zero: start at 0 (FATE). "
         "Ignored when warm-starting from a model.",
     )
     sigmoid: Literal["taylor_at_guest", "taylor"] = Field(
@@ -61,8 +62,9 @@ class GlmParams(TrainingParams):
         "sees only its own u_guest: taylor_at_guest expands σ at u_guest (exact for the "
         "guest's part, first order in the hosts' encrypted part); taylor expands at 0, "
         "σ(u) ≈ ½ + u/4 (FATE), whose training converges to a least-squares fit. The "
-        "reported loss is the Taylor loss in both cases. Ignored by hetero_linr and "
-        "hetero_poisson.",
+        "reported loss: with taylor_at_guest the log loss bounded at u_guest (exact there, "
+        "Böhning's ⅛ curvature bound for the hosts' part); with taylor the Taylor loss. "
+        "Ignored by hetero_linr and hetero_poisson.",
     )
     floating_point_precision: int = Field(
         12,

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from chaihuo.ml._optim import Optimizer, make_optimizer
 from chaihuo.ml.glm._data import label_matrix
-from chaihuo.ml.glm._family import Family, tangent_residual
+from chaihuo.ml.glm._family import Family, tangent_loss_parts, tangent_residual
 from chaihuo.ml.glm._model import initial_weights
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._secure import Quantized, quantize
@@ -139,12 +139,16 @@ def _fit_one(
         for index in batches(rows, params.batch_size, seed, epoch, shuffle=params.shuffle):
             u = sum((p.x[index] @ p.w for p in parties), np.zeros(len(index)))
             e = None if exposure is None else exposure[index]
-            loss += family.loss_sum(u, y[index], e)
             if tangent:  # the guest's own score is parties[0]'s part of u
-                offset, slope = tangent_residual(parties[0].x[index] @ parties[0].w, y[index])
-                residual = offset + slope * (u - parties[0].x[index] @ parties[0].w)
+                u_g = parties[0].x[index] @ parties[0].w
+                offset, slope = tangent_residual(u_g, y[index])
+                residual = offset + slope * (u - u_g)
+                at_guest, linear = tangent_loss_parts(u_g, y[index])
+                u_h = u - u_g
+                loss += at_guest + float(linear @ u_h) + 0.125 * float(u_h @ u_h)
             else:
                 residual = family.residual(u, y[index], e)
+                loss += family.loss_sum(u, y[index], e)
             for p in parties:
                 exact = (p.q.values[index].T.astype(np.float64) @ residual) * np.ldexp(
                     1.0, -p.q.shifts.astype(np.int32)

@@ -345,7 +345,14 @@ class _Trainer:
         with self.phases("matmul"):
             part = encrypted_matvec(residual, self.q.rows(rows), pool)
         part_loss = guest_batch_loss(
-            family, forwards, crosses, u, y, exposure=exposure, exponent=self.exponent
+            family,
+            forwards,
+            crosses,
+            u,
+            y,
+            exposure=exposure,
+            exponent=self.exponent,
+            tangent=self.tangent,
         )
         if encrypted is None or loss is None:
             return part, part_loss
