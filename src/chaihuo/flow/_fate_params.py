@@ -217,7 +217,7 @@ _GLM_HARMLESS = {
 }
 
 
-def _glm(defaults: Mapping[str, Any]) -> Mapper:
+def _glm(defaults: Mapping[str, Any], *, logistic: bool = False) -> Mapper:
     def mapper(p: FateParams, ctx: MapContext) -> dict[str, Any]:
         if ctx.predicting:  # a model and data to score: the training settings do not apply
             predict = p.values.get("predict_param")
@@ -247,6 +247,12 @@ def _glm(defaults: Mapping[str, Any]) -> Mapper:
         _encrypt(v.get("encrypt_param"), p, ctx)
         _glm_notes(v, p, ctx, out)
         _rest(p, ctx, _GLM_HANDLED, _GLM_HARMLESS)
+        # FATE's training as FATE runs it: raw columns, intercept from 0, Taylor sigmoid at 0
+        # (chaihuo's defaults standardise, start from the labels and, for hetero_lr, expand
+        # the sigmoid at the guest's score; drop these keys from the job to get them).
+        out |= {"standardize": False, "intercept_init": "zero"}
+        if logistic:
+            out["sigmoid"] = "taylor"
         return out
 
     return mapper
@@ -382,7 +388,7 @@ MODULES: dict[str, Module] = {
         Module("DataIO", "reader", {"data": "data"}, map_data_transform),
         Module("DataTransform", "reader", {"data": "data"}, map_data_transform),
         Module("Intersection", "psi", {"data": "data"}, map_intersection),
-        Module("HeteroLR", "hetero_lr", _GLM_OUTPUTS, _glm(_LR_DEFAULTS)),
+        Module("HeteroLR", "hetero_lr", _GLM_OUTPUTS, _glm(_LR_DEFAULTS, logistic=True)),
         Module("HeteroLinR", "hetero_linr", _GLM_OUTPUTS, _glm(_LINR_DEFAULTS)),
         Module("HeteroPoisson", "hetero_poisson", _GLM_OUTPUTS, _glm(_POISSON_DEFAULTS)),
         Module("Evaluation", "evaluation", {"data": "report"}, map_evaluation),

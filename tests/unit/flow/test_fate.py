@@ -128,6 +128,8 @@ def test_a_v1_hetero_lr_pair_maps_readers_psi_lr_and_evaluation() -> None:
         "epochs": 30, "optimizer": "rmsprop", "penalty": "l2", "alpha": 0.01,
         "learning_rate": 0.15, "batch_size": -1, "tol": 0.0001, "early_stop": "diff",
         "init_method": "zeros",
+        # FATE's training as FATE runs it (chaihuo's own defaults differ on these three)
+        "standardize": False, "intercept_init": "zero", "sigmoid": "taylor",
     }.items():  # fmt: skip
         assert lr.params[key] == value, key
     assert components["evaluation_0"].inputs == {"data": "hetero_lr_0.predictions"}
