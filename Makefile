@@ -37,7 +37,8 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint system-deps
-	$(BIN)/pytest -m "not slow" -n 2 --dist loadgroup
+	$(BIN)/pytest -m "not slow and not spark_jvm" -n 2 --dist loadgroup
+	$(BIN)/pytest -m "spark_jvm and not slow"
 
 test-slow: $(STAMP) system-deps
 	$(BIN)/pytest -m slow
