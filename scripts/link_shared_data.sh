@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Point data/ at the shared FATE example datasets (never copied into the repository).
-# Looks in $CHAIHUO_SHARED_DATA, then ../shared/data next to the checkout, then /work/shared/data.
+# Looks in $CHAIHUO_SHARED_DATA, then in shared/data beside the checkout or beside any folder
+# above it (../shared/data, ../../shared/data, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for candidate in "${CHAIHUO_SHARED_DATA:-}" "../shared/data" "/work/shared/data"; do
+candidates=("${CHAIHUO_SHARED_DATA:-}")
+folder=$(pwd)
+while [ "$folder" != "/" ]; do
+  folder=$(dirname "$folder")
+  candidates+=("$folder/shared/data")
+done
+for candidate in "${candidates[@]}"; do
   if [ -n "$candidate" ] && [ -d "$candidate/fate-examples" ]; then
     target=$(cd "$candidate" && pwd)
     if [ "$(readlink data 2>/dev/null || true)" != "$target" ]; then

@@ -1,4 +1,4 @@
-"""One behavioural contract for every Federation backend (DESIGN section 4: backends in pairs)."""
+"""One behavioural contract for every Federation backend (docs/architecture.md §4)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ __all__ = ["UnpickleAudit"]
 
 # Code that handles bytes received from another party. An unpickler running with any of these
 # on the stack would be deserialising party input; the compute backend unpickling its own
-# workers' results (allowed by DESIGN §3.1) never has them on its stack.
+# workers' results (allowed by docs/architecture.md §3.1) never has them on its stack.
 _NETWORK_MODULES = ("chaihuo.federation", "chaihuo.serde", "grpc")
 
 

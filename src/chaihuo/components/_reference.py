@@ -232,8 +232,9 @@ def render_markdown(registry: Registry) -> str:
         "do not edit by hand. -->",
         "",
         "Every component a job file can name, with its parameters. `params` apply to every "
-        "role, `by_role.<role>` and `by_party.<party id>` override them (DESIGN §6); unknown "
-        "parameters are errors. `chaihuo component show NAME` prints the same.",
+        "role, `by_role.<role>` and `by_party.<party id>` override them "
+        "(docs/architecture.md §6); unknown parameters are errors. `chaihuo component show "
+        "NAME` prints the same.",
         "",
         "| component | roles | what it does |",
         "|---|---|---|",

@@ -16,7 +16,7 @@ _MAX_PARTY_ID_LENGTH = 64
 
 
 class Role(enum.StrEnum):
-    """What a party does in one job (DESIGN section 1)."""
+    """What a party does in one job (docs/architecture.md §1)."""
 
     GUEST = "guest"
     HOST = "host"

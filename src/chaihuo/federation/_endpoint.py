@@ -175,7 +175,8 @@ class Endpoint(Federation):
     def _claim(
         self, tag: str, destinations: list[Party], size: int, digest: bytes | None
     ) -> list[Envelope]:
-        """Mark (tag, destination) as sent, atomically, and number the messages (DESIGN §3.5)."""
+        """Mark (tag, destination) as sent, atomically, and number the messages (rule 3.5 of
+        docs/architecture.md)."""
         with self._lock:
             already = [str(dst) for dst in destinations if (tag, dst) in self._sent]
             if already:

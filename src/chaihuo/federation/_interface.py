@@ -59,7 +59,7 @@ class ReceiveTimeoutError(FederationError):
 
 
 class DuplicateSendError(FederationError):
-    """The same tag was sent twice to the same peer (DESIGN §3.5)."""
+    """The same tag was sent twice to the same peer (docs/architecture.md §3.5)."""
 
     code = "FEDERATION_DUPLICATE_SEND"
 

@@ -61,7 +61,7 @@ class ComponentEntry(BaseModel):
 
 
 class JobFile(BaseModel):
-    """A whole job (DESIGN §6); unknown keys anywhere are errors."""
+    """A whole job (docs/architecture.md §6); unknown keys anywhere are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -33,7 +33,7 @@ class JobSummary:
     signal: int | None = None
 
     def to_json(self) -> str:
-        """The one JSON line of DESIGN §6, plus how each party ended."""
+        """The one JSON line of docs/architecture.md §6, plus how each party ended."""
         return json.dumps(
             {
                 "job": self.job,

@@ -89,8 +89,8 @@ class PeerGroup:
 
 
 class Context:
-    """What an algorithm sees (DESIGN §4). Cheap to copy: `sub`/`indexed` share everything but
-    the namespace, which prefixes every tag identically on every party."""
+    """What an algorithm sees (docs/architecture.md §4). Cheap to copy: `sub`/`indexed` share
+    everything but the namespace, which prefixes every tag identically on every party."""
 
     def __init__(
         self,

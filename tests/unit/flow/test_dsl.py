@@ -1,4 +1,4 @@
-"""Job files: the DESIGN §6 form parses; every kind of mistake is refused before anything runs."""
+"""Job files: docs/architecture.md §6's form parses; every mistake is refused before a run."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from chaihuo.core import Role
 from chaihuo.flow import JobInvalidError, load_job_file, plan_tasks, resolve_job, run_job_locally
 from chaihuo.flow._local import _roster_roles
 
-# DESIGN §6's example job, as a new user writes it: psi without parameters.
+# docs/architecture.md §6's example job, as a new user writes it: psi without parameters.
 PIPELINE = """
 name: hetero-lr-breast
 parties: {guest: 9999, host: [10000], arbiter: 10000}

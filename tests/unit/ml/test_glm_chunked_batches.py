@@ -14,10 +14,14 @@ from chaihuo.ml.glm._family import Family, sigmoid
 from chaihuo.ml.vertical import _schedule, row_chunks
 
 
-def test_chunks_cover_the_batch_in_order() -> None:
+def test_chunks_cover_the_batch_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = np.arange(7, 107, dtype=np.int64)
     chunks = row_chunks(rows)
     assert len(chunks) == 1 and np.array_equal(chunks[0], rows)
+    monkeypatch.setattr(_schedule, "CHUNK_ROWS", 30)
+    chunks = row_chunks(rows)
+    assert [len(c) for c in chunks] == [25] * 4  # near-equal, none above the limit
+    assert np.array_equal(np.concatenate(chunks), rows)
 
 
 def _run(tmp: Path, family: Family, hosts: int, chunk: int, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]

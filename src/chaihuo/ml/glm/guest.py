@@ -308,23 +308,19 @@ class _Trainer:
     def _batch(self, bctx: Context, rows: npt.NDArray[np.int64]) -> EncryptedVector:
         """One step; the batch streams in chunks (`row_chunks`), whose X^T[[d]] and loss
         ciphertexts add up, so only one chunk's ciphertexts are held at a time."""
-        encrypted: EncryptedVector | None = None
-        loss: EncryptedVector | None = None
-        for k, part in enumerate(row_chunks(rows)):
-            encrypted, loss = self._chunk(bctx.sub("chunk").indexed(k), part, encrypted, loss)
-        assert encrypted is not None and loss is not None
+        chunks = [self._chunk(bctx.sub("chunk").indexed(k), part)
+                  for k, part in enumerate(row_chunks(rows))]  # fmt: skip
+        encrypted, loss = chunks[0]
+        for part, part_loss in chunks[1:]:
+            encrypted, loss = encrypted + part, loss + part_loss
         gradient = exchange_gradient(bctx, encrypted, self.q.shifts, self.phases)
         self.w = self.optimizer.step(self.w, gradient * self.family.scale / len(rows))
         return loss
 
     def _chunk(
-        self,
-        cctx: Context,
-        rows: npt.NDArray[np.int64],
-        encrypted: EncryptedVector | None,
-        loss: EncryptedVector | None,
-    ) -> tuple[EncryptedVector | None, EncryptedVector | None]:
-        """[[X^T d]] and [[loss]] of `rows` added to the running sums (none yet: None)."""
+        self, cctx: Context, rows: npt.NDArray[np.int64]
+    ) -> tuple[EncryptedVector, EncryptedVector]:
+        """[[X^T d]] and [[loss]] over `rows`, one chunk of a batch."""
         family, n = self.family, len(rows)
         u = self.scores(self.train.features[rows])
         y = self.y[rows]
@@ -344,7 +340,7 @@ class _Trainer:
         crosses = self._cross_terms(cctx, forwards, pool)
         with self.phases("matmul"):
             part = encrypted_matvec(residual, self.q.rows(rows), pool)
-        part_loss = guest_batch_loss(
+        loss = guest_batch_loss(
             family,
             forwards,
             crosses,
@@ -354,9 +350,7 @@ class _Trainer:
             exponent=self.exponent,
             tangent=self.tangent,
         )
-        if encrypted is None or loss is None:
-            return part, part_loss
-        return encrypted + part, loss + part_loss
+        return part, loss
 
     def _cross_terms(
         self, bctx: Context, forwards: list[dict[str, EncryptedVector]], pool: Any
