@@ -207,6 +207,17 @@ def test_cancel_wakes_pending_get(federation_backend: Backend) -> None:
         feds[GUEST].remote(1, "after", [HOST0])
 
 
+def test_a_message_that_arrived_before_the_cancel_is_still_received(
+    federation_backend: Backend,
+) -> None:
+    feds = federation_backend.open((GUEST, HOST0))
+    feds[GUEST].remote("verdict", "last", [HOST0])
+    federation_backend.cancel(feds[HOST0].job_id, HOST0.party_id)
+    assert feds[HOST0].get("last", [GUEST], timeout=5) == ["verdict"]
+    with pytest.raises(JobCancelledError):  # what had not arrived is not waited for
+        feds[HOST0].get("later", [GUEST], timeout=5)
+
+
 def test_a_message_is_received_once(federation_backend: Backend) -> None:
     feds = federation_backend.open((GUEST, HOST0))
     feds[GUEST].remote(1, "x", [HOST0])

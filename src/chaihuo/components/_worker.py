@@ -250,6 +250,8 @@ class _PartyRun:
                 return  # a peer's failure or a stop: whoever caused it tells the others
             if self.link is None or not self.link.announces_failures:
                 return  # a node's task: the node tells the partners
+            if getattr(exc, "common_verdict", False):
+                return  # every party stops on the same verdict it received or decided
             notice = AbortNotice(error_code(exc), self.report.result.component)
             tell_peers(ctx, notice)
             self.cancel(notice.reason(ctx.local))

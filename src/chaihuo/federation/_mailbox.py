@@ -342,15 +342,21 @@ class Inbox:
         timeout: float,
         stop: Callable[[], ChaihuoError | None],
     ) -> list[object]:
-        """Block until every key has arrived, then hand the objects over (each exactly once)."""
+        """Block until every key has arrived, then hand the objects over (each exactly once).
+
+        A cancel takes effect where the party would wait: messages that arrived before it are
+        still handed over, so a peer's last word (the verdict it sent before it stopped) is
+        read rather than replaced by "cancelled because that peer failed"."""
         box = self.mailbox(job_id)
         deadline = time.monotonic() + timeout
         with box.cond:
             while True:
                 problem = stop() or (fresh(box.failure) if box.failure else None)
-                if problem is not None:
+                if problem is not None and not isinstance(problem, JobCancelledError):
                     raise problem
                 missing = self._missing(box, keys)
+                if missing and problem is not None:
+                    raise problem
                 if not missing:
                     items = [box.ready.pop(key) for key in keys]
                     box.taken.update(keys)

@@ -72,19 +72,28 @@ def _executor(ctx: Context, ids: list[str | bytes]) -> Executor | None:
 
 
 class PsiIntersectionError(InvalidInputError):
-    """The parties' id sets have (almost) nothing in common: nothing to train on."""
+    """The parties' id sets have (almost) nothing in common: nothing to train on.
+
+    `common_verdict`: raised by a host on the guest's verdict, which every party of the job
+    received or decided. Such a host tells no peer it stopped: the guest, which decided,
+    already knows, and the host's notice would reach the guest while it is still sending the
+    verdict to the other hosts, cutting those sends off."""
+
+    common_verdict = False
 
 
-def _too_small(found: int | None, minimum: int) -> PsiIntersectionError:
+def _too_small(found: int | None, minimum: int, *, verdict: bool = False) -> PsiIntersectionError:
     if found == 0 or (found is None and minimum == 1):
         cause = "no common ids between the guest and the host(s): the intersection is empty"
     elif found is None:
         cause = f"the guest found fewer than min_intersection={minimum} common ids"
     else:
         cause = f"only {found} common ids, fewer than min_intersection={minimum}"
-    return PsiIntersectionError(
+    error = PsiIntersectionError(
         f"psi: {cause}; check that every party's id column holds the same kind of ids"
     )
+    error.common_verdict = verdict
+    return error
 
 
 def _ids(dataset: Dataset) -> list[str | bytes]:
@@ -147,7 +156,7 @@ def _host(ctx: Context, params: PsiParams, inputs: Mapping[str, Any]) -> dict[st
     ):
         raise InvalidInputError("psi: the guest's intersection verdict is malformed")
     if verdict[0] is not True:
-        raise _too_small(len(common) if common is not None else None, verdict[1])
+        raise _too_small(len(common) if common is not None else None, verdict[1], verdict=True)
     if common is None:
         return {}
     if len(common) < params.min_intersection:  # this host's own guard, when it knows
