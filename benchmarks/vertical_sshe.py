@@ -26,7 +26,8 @@ import numpy as np
 from _harness import Report
 from chaihuo.computing import Block, Dataset, LocalComputing, Schema
 from chaihuo.core import Role
-from chaihuo.ml.sshe import SsheParams, _he, plain_fit, run_guest, run_host
+from chaihuo.ml.sshe import SsheParams, plain_fit, run_guest, run_host
+from chaihuo.ml.vertical import he as _he
 from chaihuo.runtime import Context, SecurityPolicy
 from chaihuo.testing import run_parties
 
@@ -90,7 +91,7 @@ class _CpuMeter:
 
 
 class _Phases:
-    """Wall seconds per protocol phase and party (wraps chaihuo.ml.sshe._he while running)."""
+    """Wall seconds per protocol phase and party (wraps chaihuo.ml.vertical.he while running)."""
 
     def __init__(self) -> None:
         self.seconds: dict[tuple[str, str], float] = collections.defaultdict(float)

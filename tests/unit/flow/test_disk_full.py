@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import json
-import resource
-import signal
 import subprocess
 import sys
 import textwrap
@@ -25,14 +23,20 @@ from chaihuo.ml import ModelArtifact
 LIMIT = 64 * 1024  # bytes any one file of the child may reach
 
 
-def _in_a_child_with_a_full_disk(code: str) -> subprocess.CompletedProcess[str]:
-    def limit() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write(2) then fails with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+_LIMITS = f"""
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write(2) then fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, ({LIMIT}, {LIMIT}))
+"""
 
-    return subprocess.run(  # preexec_fn: the limits apply to the child only
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=120, preexec_fn=limit, check=False,
+
+def _in_a_child_with_a_full_disk(code: str) -> subprocess.CompletedProcess[str]:
+    # The child sets its own limits before anything else: a preexec_fn would run Python
+    # between fork and exec in a process that has gRPC's threads (another test's server),
+    # which is unsafe (in one run the child died there and printed nothing).
+    return subprocess.run(
+        [sys.executable, "-c", _LIMITS + textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
 

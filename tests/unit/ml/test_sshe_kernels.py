@@ -13,10 +13,9 @@ from pydantic import ValidationError
 from chaihuo.crypto.paillier import generate_keypair, matrix_power_products
 from chaihuo.crypto.paillier._kernels import few_bases, many_bases
 from chaihuo.ml.sshe import SsheParams
-from chaihuo.ml.sshe import _he as he
-from chaihuo.ml.sshe._fixed import Rational, masks, quantize, quantize_like, rescale
+from chaihuo.ml.sshe._fixed import Rational, quantize, quantize_like, rescale
 from chaihuo.ml.sshe._plain import epoch_stop
-from chaihuo.ml.vertical import batches, exposes_residuals, smallest_batch
+from chaihuo.ml.vertical import batches, exposes_residuals, he, smallest_batch
 
 KEYS = generate_keypair(512, allow_insecure_test_key=True)  # kernels are key-size agnostic
 RNG = np.random.default_rng(5)
@@ -109,7 +108,7 @@ def test_each_party_rounding_its_share_keeps_the_sum_within_one_unit() -> None:
     factor = Rational(0.15 / 1234.0)
     for _ in range(200):
         secret = int(RNG.integers(-(2**40), 2**40))
-        other = masks(1, 128)[0]
+        other = he.masks(1, 128)[0]
         mine = secret - other
         total = rescale([mine], factor)[0] + rescale([other], factor)[0]
         assert abs(total - factor.numerator * secret / 2**factor.shift) <= 1.0
@@ -117,7 +116,7 @@ def test_each_party_rounding_its_share_keeps_the_sum_within_one_unit() -> None:
 
 
 def test_masks_are_uniform_below_the_bound() -> None:
-    drawn = masks(4000, 13)
+    drawn = he.masks(4000, 13)
     assert min(drawn) >= 0 and max(drawn) < 2**13 and len(set(drawn)) > 3000
 
 

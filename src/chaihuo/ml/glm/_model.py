@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml._optim import Optimizer
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.glm._family import Family, sigmoid
+from chaihuo.ml.vertical import load_part
 
 __all__ = [
     "auc",
@@ -40,17 +40,10 @@ def initial_weights(
 
 def load_model(obj: object, family: Family, role: str) -> ModelArtifact | None:
     """This party's part of a saved model (an artifact or a path to its JSON), checked."""
-    if obj is None:
-        return None
-    model = ModelArtifact.load(Path(obj)) if isinstance(obj, str | Path) else obj
-    if not isinstance(model, ModelArtifact):
-        raise InvalidInputError("`model` input is not a model", got=type(obj).__name__)
-    if model.kind != family.component or model.role != role:
-        raise InvalidInputError(
-            f"`model` input is a {model.kind} {model.role} part; this is the {role} of "
-            f"{family.component}"
-        )
-    if "weights" not in model.arrays or np.asarray(model.arrays["weights"]).ndim != 2:
+    model = load_part(obj, family.component, role)
+    if model is not None and (
+        "weights" not in model.arrays or np.asarray(model.arrays["weights"]).ndim != 2
+    ):
         raise InvalidInputError("`model` input has no (models × features) `weights` array")
     return model
 

@@ -25,11 +25,11 @@ import numpy.typing as npt
 
 from chaihuo.crypto.gc import Circuit, CircuitBuilder, bits_to_ints, ints_to_bits
 from chaihuo.federation import ProtocolViolationError
-from chaihuo.ml.sshe import _he
 from chaihuo.ml.sshe._errors import TrainingDivergedError
 from chaihuo.ml.sshe._fixed import SIGMA, Z_BITS, F
 from chaihuo.ml.sshe._link import Forward, Link
 from chaihuo.ml.vertical import expect_ciphertexts
+from chaihuo.ml.vertical import he as _he
 from chaihuo.mpc import run_garbled
 from chaihuo.runtime import Peer
 

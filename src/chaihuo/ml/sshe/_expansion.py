@@ -23,10 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from chaihuo.crypto.paillier import EncryptedVector
-from chaihuo.ml.sshe import _he
 from chaihuo.ml.sshe._fixed import F, encode_reals
 from chaihuo.ml.sshe._link import Forward, Link
 from chaihuo.ml.vertical import expect_ciphertexts
+from chaihuo.ml.vertical import he as _he
 from chaihuo.runtime import Peer
 
 __all__ = ["Q", "forward", "loss"]

@@ -1,4 +1,4 @@
-"""Fixed point of SSHE LR: per-column feature scales, the logit scale, masks and share rescaling."""
+"""Fixed point of SSHE LR: per-column feature scales, the logit scale, and share rescaling."""
 
 # Integers everywhere (no ring wrap-around): a secret x is split as x = a + b over Z, with one
 # share uniform on [0, 2^(β+σ)) when |x| < 2^β, so each share alone is within statistical
@@ -40,7 +40,6 @@ __all__ = [
     "Rational",
     "encode_reals",
     "grad_bits",
-    "masks",
     "quantize",
     "quantize_like",
     "rescale",
@@ -103,14 +102,6 @@ def quantize_like(features: npt.NDArray[np.float64], shifts: npt.NDArray[np.int6
 def encode_reals(values: npt.NDArray[np.float64], frac_bits: int) -> list[int]:
     """round(x·2^frac_bits) as exact Python integers."""
     return [int(v) for v in np.rint(np.ldexp(values, frac_bits)).tolist()]
-
-
-def masks(count: int, bits: int) -> list[int]:
-    """`count` uniform masks on [0, 2^bits) from the OS CSPRNG (one read for all of them)."""
-    width = (bits + 7) // 8
-    raw = secrets.token_bytes(count * width)
-    extra = 8 * width - bits
-    return [int.from_bytes(raw[i * width : (i + 1) * width], "big") >> extra for i in range(count)]
 
 
 def grad_bits(rows: int, bits: int, reveal: bool) -> int:

@@ -36,9 +36,9 @@ from chaihuo.crypto.paillier import (
     PaillierPublicKey,
 )
 from chaihuo.federation import ProtocolViolationError
-from chaihuo.ml.sshe import _he
-from chaihuo.ml.sshe._fixed import G_SIGMA, SIGMA, V_BITS, masks, split_share
+from chaihuo.ml.sshe._fixed import G_SIGMA, SIGMA, V_BITS, split_share
 from chaihuo.ml.vertical import expect_ciphertexts
+from chaihuo.ml.vertical import he as _he
 from chaihuo.runtime import Peer
 
 __all__ = ["Forward", "Link", "received_ints"]
@@ -158,7 +158,7 @@ class Link:
         pool = self.pool(len(b) * 16)
         cross = _he.inner(forward.v, b, pool)
         squares = sum(x * x for x in b)
-        (mu,) = masks(1, max(cross.bound_bits, squares.bit_length()) + SIGMA)
+        (mu,) = _he.masks(1, max(cross.bound_bits, squares.bit_length()) + SIGMA)
         ch.put("loss_cross", _he.add_plain(cross, [mu]).rerandomize())
         ch.put("loss_square", squares + 2 * mu)
 

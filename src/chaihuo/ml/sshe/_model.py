@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,8 +25,8 @@ from chaihuo.crypto.paillier import (
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml._predictions import Predictions
-from chaihuo.ml.sshe import _he
 from chaihuo.ml.sshe._fixed import V_BITS, F
+from chaihuo.ml.vertical import he as _he
 from chaihuo.runtime import Peer
 
 __all__ = [
@@ -37,28 +36,12 @@ __all__ = [
     "ciphertext_bytes",
     "guest_predict",
     "host_predict",
-    "load_model",
 ]
 
 KIND = "hetero_sshe_lr"
 _EXTRA = 12
 """Extra fractional bits of the host's features when it predicts with encrypted weights."""
 Matrix = npt.NDArray[np.float64]
-
-
-def load_model(source: object, role: str) -> ModelArtifact | None:
-    """A `model` input: an artifact, a path to one, or None; checked for kind and role."""
-    if source is None:
-        return None
-    model = ModelArtifact.load(Path(source)) if isinstance(source, str | Path) else source
-    if not isinstance(model, ModelArtifact):
-        raise InvalidInputError("`model` input is not a model", got=type(source).__name__)
-    if model.kind != KIND or model.role != role:
-        raise InvalidInputError(
-            f"`model` input is a {model.kind} model of the {model.role}, expected the {role}'s "
-            f"part of a {KIND} model"
-        )
-    return model
 
 
 def ciphertext_bytes(vector: EncryptedVector) -> npt.NDArray[np.uint8]:

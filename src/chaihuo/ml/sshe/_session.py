@@ -1,15 +1,10 @@
-"""Set-up messages of SSHE LR: checked hello/plan/ack, errors reported to both parties, keys."""
-
-# Both parties validate their own data first and tell the other the outcome before either
-# raises, so a bad input (a label on the host, rows not aligned by PSI, disagreeing
-# parameters) stops both with the same cause instead of leaving one waiting for its deadline.
+"""Set-up of SSHE LR beyond the shared status messages: the key exchange and the pool policy."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from chaihuo.core import ChaihuoError, InvalidInputError, shared_reason
+from chaihuo.core import ChaihuoError
 from chaihuo.crypto.paillier import (
     POOL_MIN_CELLS,
     PaillierKeyPair,
@@ -19,37 +14,7 @@ from chaihuo.crypto.paillier import (
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.runtime import Context, Peer
 
-__all__ = ["exchange_keys", "pool_policy", "reason", "receive_status", "send_status"]
-
-
-def reason(exc: BaseException) -> str:
-    """A one-line cause for the peer: its code and a data-free text (core.shared_reason)."""
-    return shared_reason(exc)
-
-
-def send_status(
-    peer: Peer, name: str, payload: dict[str, Any], error: BaseException | None
-) -> None:
-    """Send `payload`, or the error that stops this party. The error is sent best effort: if the
-    peer is gone already (it failed first and cancelled the job), the caller still raises its
-    own error, which is the one to report."""
-    if error is None:
-        peer.put(name, {"error": None, **payload})
-        return
-    try:
-        peer.put(name, {"error": reason(error)})
-    except ChaihuoError:
-        return
-
-
-def receive_status(peer: Peer, name: str, who: str) -> dict[str, Any]:
-    """The peer's status message; raises InvalidInputError carrying the peer's reason."""
-    received = peer.get(name)
-    if not isinstance(received, dict) or "error" not in received:
-        raise ProtocolViolationError(f"{who} sent a malformed {name!r} message")
-    if received["error"] is not None:
-        raise InvalidInputError(f"hetero_sshe_lr stopped by the {who}: {received['error']}")
-    return received
+__all__ = ["exchange_keys", "pool_policy"]
 
 
 def exchange_keys(ctx: Context, peer: Peer) -> tuple[PaillierKeyPair, PaillierPublicKey]:

@@ -22,13 +22,14 @@ import numpy.typing as npt
 from chaihuo.crypto.paillier import EncryptedVector
 from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._optim import make_optimizer
-from chaihuo.ml.sshe import _clip, _expansion, _he
+from chaihuo.ml.sshe import _clip, _expansion
 from chaihuo.ml.sshe._errors import TrainingDivergedError
 from chaihuo.ml.sshe._fixed import FX_MAX, F, Quantized, Rational, encode_reals, grad_bits, rescale
 from chaihuo.ml.sshe._link import Forward, Link, received_ints
 from chaihuo.ml.sshe._params import SsheParams
 from chaihuo.ml.sshe._plain import epoch_stop, initial_weights
 from chaihuo.ml.vertical import EpochStop, batches, expect_ciphertexts
+from chaihuo.ml.vertical import he as _he
 from chaihuo.runtime import Context, Peer
 
 __all__ = ["Side", "Trained", "Trainer", "TrainingDivergedError", "peer_of"]

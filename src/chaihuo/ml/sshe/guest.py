@@ -29,11 +29,11 @@ from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.sshe._data import PartyData, class_labels, party_data, target_rows
 from chaihuo.ml.sshe._fixed import quantize, quantize_like
 from chaihuo.ml.sshe._link import Link
-from chaihuo.ml.sshe._model import GuestPart, guest_predict, load_model
+from chaihuo.ml.sshe._model import KIND, GuestPart, guest_predict
 from chaihuo.ml.sshe._params import SsheParams
-from chaihuo.ml.sshe._session import exchange_keys, pool_policy, receive_status, send_status
+from chaihuo.ml.sshe._session import exchange_keys, pool_policy
 from chaihuo.ml.sshe._train import Side, Trained, Trainer, peer_of
-from chaihuo.ml.vertical import exposes_residuals
+from chaihuo.ml.vertical import exposes_residuals, load_part, receive_status, send_status
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
@@ -154,7 +154,7 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
     except (ChaihuoError, ValueError) as exc:
         failure = exc
     try:
-        hello = receive_status(peer, "hello", "host")
+        hello = receive_status(peer, "hello", "host", KIND)
     except ChaihuoError:
         if failure is None:
             raise
@@ -168,14 +168,14 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
     send_status(peer, "plan", plan, failure)
     if failure is not None:
         raise failure
-    receive_status(peer, "ack", "host")
+    receive_status(peer, "ack", "host", KIND)
     assert setup is not None
     setup.host = hello
     return setup
 
 
 def _local(params: SsheParams, inputs: Mapping[str, Any]) -> _Setup:
-    model = load_model(inputs.get("model"), "guest")
+    model = load_part(inputs.get("model"), KIND, "guest")
     if params.predicts:
         if model is None:
             raise InvalidInputError(

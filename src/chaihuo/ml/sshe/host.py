@@ -27,10 +27,11 @@ from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml.sshe._data import PartyData, party_data
 from chaihuo.ml.sshe._fixed import quantize, quantize_like
 from chaihuo.ml.sshe._link import Link
-from chaihuo.ml.sshe._model import HostPart, host_predict, load_model
+from chaihuo.ml.sshe._model import KIND, HostPart, host_predict
 from chaihuo.ml.sshe._params import SsheParams
-from chaihuo.ml.sshe._session import exchange_keys, pool_policy, receive_status, send_status
+from chaihuo.ml.sshe._session import exchange_keys, pool_policy
 from chaihuo.ml.sshe._train import Side, Trained, Trainer, peer_of
+from chaihuo.ml.vertical import load_part, receive_status, send_status
 from chaihuo.runtime import Context
 
 __all__ = ["run_host"]
@@ -107,7 +108,7 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
     send_status(peer, "hello", hello, failure)
     if failure is not None:
         raise failure
-    plan = receive_status(peer, "plan", "guest")
+    plan = receive_status(peer, "plan", "guest", KIND)
     assert setup is not None
     mine = params.protocol()
     theirs = plan.get("protocol", {})
@@ -129,7 +130,7 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
 
 
 def _local(params: SsheParams, inputs: Mapping[str, Any]) -> tuple[_Setup, dict[str, Any]]:
-    model = load_model(inputs.get("model"), "host")
+    model = load_part(inputs.get("model"), KIND, "host")
     if params.predicts and model is None:
         raise InvalidInputError(
             "predicting (predict_only or epochs: 0) needs a `model` input", public=True

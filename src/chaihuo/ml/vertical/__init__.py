@@ -1,4 +1,4 @@
-"""The shared vertical toolkit: batch schedule and leak rule, stopping rules, received checks."""
+"""The shared vertical toolkit: set-up status, model parts, batches, stopping, checks, kernels."""
 
 from chaihuo.ml.vertical._checks import expect_ciphertexts
 from chaihuo.ml.vertical._schedule import (
@@ -12,6 +12,7 @@ from chaihuo.ml.vertical._schedule import (
     row_chunks,
     smallest_batch,
 )
+from chaihuo.ml.vertical._status import load_part, receive_status, send_status
 
 __all__ = [
     "CHUNK_ROWS",
@@ -22,6 +23,9 @@ __all__ = [
     "batches",
     "expect_ciphertexts",
     "exposes_residuals",
+    "load_part",
+    "receive_status",
     "row_chunks",
+    "send_status",
     "smallest_batch",
 ]

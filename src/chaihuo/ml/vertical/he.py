@@ -1,7 +1,7 @@
-"""Paillier steps of SSHE LR: encrypted matrix products, masking, packing, checked receipt."""
+"""Paillier steps of the vertical algorithms: exact-integer vectors, products, masked packing."""
 
-# Every function works on the raw residues of `EncryptedVector`s (one key, exponent 0: all
-# SSHE plaintexts are integers). Encrypted products use the one kernel of
+# Every function works on the raw residues of `EncryptedVector`s (one key, exponent 0: the
+# plaintexts of SSHE LR and SecureBoost are integers). Encrypted products use the one kernel of
 # chaihuo.crypto.paillier (`pooled_power_products`): matrix @ [[w]] (forward: few bases, many
 # outputs) in column blocks, X^T @ [[v]] (backward: many bases) in row blocks whose partial
 # products multiply together, over the party's worker pool when the work pays for it.
@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 import gmpy2
@@ -31,7 +32,6 @@ from chaihuo.crypto.paillier import (
     pooled_power_products,
 )
 from chaihuo.federation import ProtocolViolationError
-from chaihuo.ml.sshe._fixed import masks
 
 __all__ = [
     "CODEC",
@@ -41,13 +41,22 @@ __all__ = [
     "expect_packed",
     "inner",
     "mask_pack",
+    "masks",
     "matvec",
     "open_packed",
     "pow2",
 ]
 
 CODEC = FixedPoint(0, 8192)
-"""Codec of every SSHE vector: exact integers (exponent 0), bounds tracked per vector."""
+"""Codec of every exact-integer vector: exponent 0, bounds tracked per vector."""
+
+
+def masks(count: int, bits: int) -> list[int]:
+    """`count` uniform masks on [0, 2^bits) from the OS CSPRNG (one read for all of them)."""
+    width = (bits + 7) // 8
+    raw = secrets.token_bytes(count * width)
+    extra = 8 * width - bits
+    return [int.from_bytes(raw[i * width : (i + 1) * width], "big") >> extra for i in range(count)]
 
 
 def _vector(
@@ -55,9 +64,7 @@ def _vector(
 ) -> EncryptedVector:
     limit = int(key.max_int).bit_length() - 1
     if bound > limit:
-        raise EncodingOverflowError(
-            f"an SSHE value could need {bound} bits, the key allows {limit}"
-        )
+        raise EncodingOverflowError(f"a value could need {bound} bits, the key allows {limit}")
     return EncryptedVector(key, values, exponent=0, bound_bits=bound, codec=CODEC, fresh=fresh)
 
 
