@@ -9,6 +9,7 @@ from chaihuo.components.builtin._hetero_feature_selection import HETERO_FEATURE_
 from chaihuo.components.builtin._hetero_linr import HETERO_LINR
 from chaihuo.components.builtin._hetero_lr import HETERO_LR
 from chaihuo.components.builtin._hetero_poisson import HETERO_POISSON
+from chaihuo.components.builtin._hetero_secureboost import HETERO_SECUREBOOST
 from chaihuo.components.builtin._hetero_sshe_lr import HETERO_SSHE_LR
 from chaihuo.components.builtin._millionaires import MILLIONAIRES
 from chaihuo.components.builtin._one_hot import ONE_HOT
@@ -38,6 +39,7 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
     HETERO_LINR,
     HETERO_POISSON,
     HETERO_SSHE_LR,
+    HETERO_SECUREBOOST,
     EVALUATION,
 )
 

@@ -1,0 +1,174 @@
+"""Growing one tree level by level from every party's best splits (federated or plaintext)."""
+
+# The guest drives. At each depth it lists the nodes worth splitting (`Level`), asks every
+# split source for its best candidate per node, keeps the highest gain (ties: the guest's own
+# candidates first, then hosts in order), asks each winning source which rows go left, and
+# moves the rows. A source is the guest's own columns (`ColumnSource`, plaintext) or a host:
+# over the network in the protocol (chaihuo.ml.boost.guest), or a host's plaintext columns
+# in the reference (chaihuo.ml.boost._plain). Both paths run this same loop on the same
+# integer sums, so the reference's trees are the protocol's, split for split.
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from chaihuo.ml.boost._bins import Bins
+from chaihuo.ml.boost._gradients import GradientCoding
+from chaihuo.ml.boost._params import BoostParams
+from chaihuo.ml.boost._split import NodeSums, Split, best_split, cumulative_sums, leaf_value
+from chaihuo.ml.boost._tree import GUEST, Node, Tree
+
+__all__ = ["ColumnSource", "Level", "SplitSource", "grow_tree"]
+
+Ints = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One depth of one tree, as the guest sees it."""
+
+    depth: int
+    positions: Ints
+    """Node id of every row at this depth; −1 for rows already in a leaf."""
+    active: list[int]
+    """Nodes to split, in increasing id order."""
+    parents: list[int]
+    """Nodes split at the previous depth (both children of each are at this depth)."""
+    members: dict[int, Ints]
+    sums: dict[int, NodeSums]
+    gi: Ints
+    hi: Ints
+    coding: GradientCoding
+
+
+class SplitSource(Protocol):
+    """Where candidate splits come from: the guest's columns or one host."""
+
+    owner: int
+
+    def request(self, level: Level) -> None:
+        """Ask for this level's candidates (a host: send the level)."""
+
+    def answer(self, level: Level, params: BoostParams) -> dict[int, Split]:
+        """The best candidate per active node (nodes without a valid one are left out)."""
+
+    def choose(self, level: Level, chosen: dict[int, int]) -> None:
+        """Tell the source which of its candidates split which nodes (possibly none)."""
+
+    def directions(self, level: Level, chosen: dict[int, int]) -> dict[int, Mask]:
+        """Per chosen node: which of its members (in `level.members` order) go left."""
+
+    def close_tree(self) -> None:
+        """The tree is complete."""
+
+
+class ColumnSource:
+    """Candidates of plaintext binned columns (the guest's own; a host's in the reference)."""
+
+    def __init__(self, owner: int, bins: Bins) -> None:
+        self.owner = owner
+        self.bins = bins
+        self._candidates = bins.candidates
+
+    def request(self, level: Level) -> None:
+        """Nothing to ask: the columns are here."""
+
+    def answer(self, level: Level, params: BoostParams) -> dict[int, Split]:
+        """Best candidate per node from the node's cumulative histogram."""
+        scale = 2.0**-level.coding.precision
+        best: dict[int, Split] = {}
+        for node in level.active:
+            grad, hess, count = cumulative_sums(
+                self.bins.binned, self.bins.counts, level.members[node], level.gi, level.hi
+            )
+            split = best_split(
+                level.sums[node], grad, hess, count, level.coding.offset, scale, params
+            )
+            if split is not None:
+                best[node] = split
+        return best
+
+    def choose(self, level: Level, chosen: dict[int, int]) -> None:
+        """Nothing to tell."""
+
+    def directions(self, level: Level, chosen: dict[int, int]) -> dict[int, Mask]:
+        """x ≤ cut for each chosen node's members."""
+        out = {}
+        for node, candidate in chosen.items():
+            column, cut = self._candidates[candidate]
+            out[node] = self.bins.binned[level.members[node], column] <= cut
+        return out
+
+    def close_tree(self) -> None:
+        """Nothing to tell."""
+
+    def column_and_cut(self, candidate: int) -> tuple[int, float]:
+        """The column and threshold of a candidate."""
+        column, cut = self._candidates[candidate]
+        return column, float(self.bins.cuts[column][cut])
+
+
+def _level(  # noqa: PLR0917 - one depth's state
+    depth: int, positions: Ints, parents: list[int], gi: Ints, hi: Ints,
+    coding: GradientCoding, params: BoostParams,
+) -> Level:  # fmt: skip
+    members = {int(k): np.flatnonzero(positions == k) for k in np.unique(positions) if k >= 0}
+    sums = {k: NodeSums.of(gi, hi, rows, coding.offset) for k, rows in members.items()}
+    active = [
+        k
+        for k in sorted(members)
+        if depth < params.max_depth and sums[k].count >= params.min_samples_split
+    ]
+    return Level(depth, positions, active, parents, members, sums, gi, hi, coding)
+
+
+def grow_tree(
+    sources: list[SplitSource], gi: Ints, hi: Ints, coding: GradientCoding, params: BoostParams
+) -> tuple[Tree, Ints]:
+    """One tree and the leaf id of every row."""
+    rows = len(gi)
+    positions = np.zeros(rows, dtype=np.int64)
+    leaf_of_row = np.zeros(rows, dtype=np.int64)
+    tree, scale, parents = Tree(), 2.0**-coding.precision, list[int]()
+    for depth in range(params.max_depth + 1):
+        level = _level(depth, positions, parents, gi, hi, coding, params)
+        winners: dict[int, tuple[SplitSource, Split]] = {}
+        if level.active:
+            for source in sources:
+                source.request(level)
+            for source in sources:
+                for node, split in source.answer(level, params).items():
+                    if node not in winners or split.gain > winners[node][1].gain:
+                        winners[node] = (source, split)
+            for source in sources:
+                chosen = {n: s.candidate for n, (src, s) in winners.items() if src is source}
+                source.choose(level, chosen)
+            for source in sources:
+                chosen = {n: s.candidate for n, (src, s) in winners.items() if src is source}
+                for node, left in source.directions(level, chosen).items():
+                    rows_here = level.members[node]
+                    positions[rows_here] = np.where(left, 2 * node + 1, 2 * node + 2)
+                    tree.nodes[node] = _internal(source, chosen[node])
+        for node, rows_here in level.members.items():
+            if node not in winners:
+                tree.nodes[node] = Node(value=leaf_value(level.sums[node], scale, params))
+                leaf_of_row[rows_here] = node
+                positions[rows_here] = -1
+        parents = sorted(winners)
+        if not winners:
+            break
+    for source in sources:
+        source.close_tree()
+    return tree, leaf_of_row
+
+
+def _internal(source: SplitSource, candidate: int) -> Node:
+    if source.owner == GUEST and isinstance(source, ColumnSource):
+        column, cut = source.column_and_cut(candidate)
+        return Node(owner=GUEST, split=column, threshold=cut)
+    return Node(owner=source.owner, split=candidate)

@@ -1,0 +1,146 @@
+"""SecureBoost model parts (JSON + arrays, no pickle) and the one-shot predict protocol."""
+
+# The guest's part holds every tree's shape, its own splits (column, cut), which host owns
+# each other split (by host index and that host's split id, never the host's column or cut)
+# and the leaf values. A host's part holds only its own nodes: (tree, node) → column, cut.
+# Predicting (EINI-style, one message per host for a whole batch): each host evaluates every
+# node it owns for every row and sends the bits; the guest walks the trees. The guest thereby
+# learns, per predicted row, the outcome of every host node (not only those on the row's
+# path); the host learns nothing.
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chaihuo.core import InvalidInputError
+from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml.boost._messages import NodeBits
+from chaihuo.ml.boost._tree import GUEST, Node, Tree, leaf_values, route
+from chaihuo.runtime import Peer
+
+__all__ = ["KIND", "GuestModel", "HostModel", "guest_margins", "host_send_bits"]
+
+KIND = "hetero_secureboost"
+Matrix = npt.NDArray[np.float64]
+
+
+@dataclass
+class GuestModel:
+    """The guest's part: trees, initial score, objective, its feature names, the hosts."""
+
+    trees: list[Tree]
+    init_score: float
+    meta: dict[str, Any]
+
+    def host_nodes(self, owner: int) -> list[tuple[int, int]]:
+        """(tree, node) of every node host `owner` splits, in the order its bits arrive."""
+        return sorted(
+            (t, k) for t, tree in enumerate(self.trees) for k, n in tree.nodes.items()
+            if n.owner == owner and not n.leaf
+        )  # fmt: skip
+
+    def artifact(self) -> ModelArtifact:
+        """The saved form."""
+        rows = [
+            (t, k, n) for t, tree in enumerate(self.trees) for k, n in sorted(tree.nodes.items())
+        ]
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "tree": np.array([t for t, _, _ in rows], dtype=np.int32),
+            "node": np.array([k for _, k, _ in rows], dtype=np.int32),
+            "owner": np.array([n.owner for _, _, n in rows], dtype=np.int32),
+            "split": np.array([n.split for _, _, n in rows], dtype=np.int32),
+            "threshold": np.array([n.threshold for _, _, n in rows], dtype=np.float64),
+            "leaf": np.array([n.leaf for _, _, n in rows], dtype=np.int8),
+            "value": np.array(
+                [n.value if n.value is not None else np.nan for _, _, n in rows], dtype=np.float64
+            ),
+        }
+        meta = {**self.meta, "init_score": self.init_score, "trees": len(self.trees)}
+        return ModelArtifact(KIND, "guest", meta, arrays)
+
+    @classmethod
+    def from_artifact(cls, model: ModelArtifact) -> GuestModel:
+        """Rebuild the trees, refusing an artifact whose arrays do not line up."""
+        try:
+            columns = [model.arrays[k] for k in ("tree", "node", "owner", "split", "threshold")]
+            leaf, value = model.arrays["leaf"], model.arrays["value"]
+            trees = [Tree() for _ in range(int(model.meta["trees"]))]
+            for t, k, owner, split, cut, is_leaf, v in zip(*columns, leaf, value, strict=True):
+                node = Node(int(owner), int(split), float(cut), float(v) if is_leaf else None)
+                trees[int(t)].nodes[int(k)] = node
+            return cls(trees, float(model.meta["init_score"]), dict(model.meta))
+        except (KeyError, ValueError, IndexError, TypeError) as exc:
+            raise InvalidInputError(f"the guest's {KIND} model part is malformed: {exc}") from exc
+
+
+@dataclass
+class HostModel:
+    """A host's part: (tree, node) → (column, cut) of each node it splits."""
+
+    nodes: dict[tuple[int, int], tuple[int, float]]
+    feature_names: tuple[str, ...]
+
+    def artifact(self, meta: dict[str, Any]) -> ModelArtifact:
+        """The saved form."""
+        keys = sorted(self.nodes)
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "tree": np.array([t for t, _ in keys], dtype=np.int32),
+            "node": np.array([k for _, k in keys], dtype=np.int32),
+            "column": np.array([self.nodes[key][0] for key in keys], dtype=np.int32),
+            "threshold": np.array([self.nodes[key][1] for key in keys], dtype=np.float64),
+        }
+        return ModelArtifact(KIND, "host", {**meta, "feature_names": list(self.feature_names)},
+                             arrays)  # fmt: skip
+
+    @classmethod
+    def from_artifact(cls, model: ModelArtifact) -> HostModel:
+        """Rebuild the node table."""
+        try:
+            names = tuple(str(n) for n in model.meta["feature_names"])
+            columns = [model.arrays[k] for k in ("tree", "node", "column", "threshold")]
+            nodes = {
+                (int(t), int(k)): (int(c), float(cut))
+                for t, k, c, cut in zip(*columns, strict=True)
+            }
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidInputError(f"the host's {KIND} model part is malformed: {exc}") from exc
+        if any(not 0 <= c < len(names) for c, _ in nodes.values()):
+            raise InvalidInputError(f"the host's {KIND} model part names unknown columns")
+        return cls(nodes, names)
+
+    def decisions(self, features: Matrix) -> npt.NDArray[np.bool_]:
+        """x ≤ cut of every row at every node, in (tree, node) order."""
+        keys = sorted(self.nodes)
+        out = np.empty((features.shape[0], len(keys)), dtype=bool)
+        for i, key in enumerate(keys):
+            column, cut = self.nodes[key]
+            out[:, i] = features[:, column] <= cut
+        return out
+
+
+def host_send_bits(peer: Peer, model: HostModel, features: Matrix) -> None:
+    """Host: every node's decision for every row, in one message."""
+    peer.put("node_bits", NodeBits(model.decisions(features)).to_wire())
+
+
+def guest_margins(peers: list[Peer], model: GuestModel, features: Matrix) -> Matrix:
+    """Guest: raw scores of its rows from its splits and each host's node bits."""
+    rows = features.shape[0]
+    columns: list[dict[tuple[int, int], int]] = []
+    bits = []
+    for owner, peer in enumerate(peers):
+        order = model.host_nodes(owner)
+        columns.append({key: i for i, key in enumerate(order)})
+        bits.append(NodeBits.from_wire(peer.get("node_bits"), rows, len(order)).bits)
+
+    def decide(tree: int, node_id: int, node: Node, members: npt.NDArray[np.int64]) -> Any:
+        if node.owner == GUEST:
+            return features[members, node.split] <= node.threshold
+        return bits[node.owner][members, columns[node.owner][(tree, node_id)]]
+
+    leaves = route(model.trees, rows, decide)
+    return model.init_score + leaf_values(model.trees, leaves)

@@ -1,0 +1,65 @@
+"""Hyper-parameters of hetero_secureboost (FATE's and XGBoost's names where they have one)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+__all__ = ["PROTOCOL_FIELDS", "BoostParams"]
+
+PROTOCOL_FIELDS = ("num_trees", "max_depth", "objective", "predict_only")
+"""What the guest's plan fixes for every host (hosts' own values must agree)."""
+
+
+class BoostParams(BaseModel):
+    """Trees, their growth limits and the regularisation of XGBoost's objective.
+
+    A split is kept when its gain ½[G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)] (with G soft-
+    thresholded by `l1`) exceeds `min_gain`, both children hold at least `min_child_weight`
+    of hessian and `min_samples_leaf` rows, and the node at least `min_samples_split` rows.
+    Leaf value: −learning_rate · S(G)/(H+λ).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    num_trees: int = Field(
+        5,
+        ge=0,
+        le=10_000,
+        validation_alias=AliasChoices("num_trees", "n_estimators"),
+        description="Boosting rounds (0 with a model input = predict).",
+    )
+    max_depth: int = Field(3, ge=1, le=12, description="Depth of every tree.")
+    max_bin: int = Field(
+        32, ge=2, le=1024, description="Bins per feature (each party bins its own columns)."
+    )
+    learning_rate: float = Field(0.3, gt=0, le=10, validation_alias=AliasChoices(
+        "learning_rate", "eta"))  # fmt: skip
+    objective: Literal["binary:logistic", "reg:squarederror"] = Field(
+        "binary:logistic", description="Binary cross-entropy, or squared error."
+    )
+    l2: float = Field(
+        1.0, ge=0, validation_alias=AliasChoices("l2", "reg_lambda", "lambda_"),
+        description="λ: L2 penalty on leaf values (XGBoost's default 1).",
+    )  # fmt: skip
+    l1: float = Field(0.0, ge=0, validation_alias=AliasChoices("l1", "reg_alpha"))
+    min_gain: float = Field(
+        0.0, ge=0, validation_alias=AliasChoices("min_gain", "gamma", "min_impurity_split"),
+        description="Smallest gain worth a split (XGBoost's gamma).",
+    )  # fmt: skip
+    min_child_weight: float = Field(1.0, ge=0, description="Least hessian sum in a child.")
+    min_samples_leaf: int = Field(1, ge=1, description="Least rows in a child.")
+    min_samples_split: int = Field(2, ge=2, description="Least rows in a node to split it.")
+    precision_bits: int = Field(
+        24, ge=12, le=48,
+        description="Fractional bits of the encrypted gradients and hessians (24: the "
+        "float32 precision XGBoost keeps them in); each bit widens every packed sum.",
+    )  # fmt: skip
+    predict_only: bool = Field(False, description="With `model` (+ `test`): predict only.")
+    threshold: float = Field(0.5, gt=0, lt=1, description="Binary decision threshold.")
+
+    @property
+    def predicts(self) -> bool:
+        """True when this run predicts with a given model instead of training."""
+        return self.predict_only or self.num_trees == 0

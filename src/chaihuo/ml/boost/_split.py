@@ -1,0 +1,98 @@
+"""Histograms of integer gradient sums, split gains and leaf values (XGBoost's formulas)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from chaihuo.ml.boost._params import BoostParams
+
+__all__ = ["NodeSums", "Split", "best_split", "cumulative_sums", "leaf_value"]
+
+Ints = npt.NDArray[np.int64]
+Vector = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class NodeSums:
+    """Integer sums over a node's rows: Σg_i (offset removed), Σh_i, count."""
+
+    grad: int
+    hess: int
+    count: int
+
+    @classmethod
+    def of(cls, gi: Ints, hi: Ints, rows: Ints, offset: int) -> NodeSums:
+        """Sums of the rows `rows`."""
+        count = len(rows)
+        return cls(int(gi[rows].sum()) - count * offset, int(hi[rows].sum()), count)
+
+
+@dataclass(frozen=True)
+class Split:
+    """The best candidate of one party for one node: its index among the party's candidates."""
+
+    candidate: int
+    gain: float
+
+
+def cumulative_sums(
+    binned: npt.NDArray[np.int32], counts: list[int], rows: Ints, gi: Ints, hi: Ints
+) -> tuple[Ints, Ints, Ints]:
+    """(Σg_i, Σh_i, count) left of every candidate (column by column, bin by bin) of a node:
+    the rows' histogram per column, summed up to each cut."""
+    width = max(counts)
+    keys = (np.arange(binned.shape[1], dtype=np.int64) * width)[None, :] + binned[rows]
+    size = width * binned.shape[1]
+    sums = []
+    for weights in (gi[rows], hi[rows], np.ones(len(rows), dtype=np.int64)):
+        hist = np.zeros(size, dtype=np.int64)
+        np.add.at(hist, keys.reshape(-1), np.repeat(weights, binned.shape[1]))
+        sums.append(np.cumsum(hist.reshape(binned.shape[1], width), axis=1))
+    keep = [(j, b) for j, c in enumerate(counts) for b in range(c - 1)]
+    index = (np.array([j for j, _ in keep], dtype=np.int64), np.array([b for _, b in keep]))
+    return sums[0][index], sums[1][index], sums[2][index]
+
+
+def _score(grad: Vector, hess: Vector, params: BoostParams) -> Vector:
+    shrunk = np.sign(grad) * np.maximum(np.abs(grad) - params.l1, 0.0)
+    return np.asarray(shrunk * shrunk / (hess + params.l2), dtype=np.float64)
+
+
+def best_split(  # noqa: PLR0917 - the node's sums, the candidates' sums, the limits
+    node: NodeSums, grad: Ints, hess: Ints, count: Ints, offset: int, scale: float,
+    params: BoostParams,
+) -> Split | None:  # fmt: skip
+    """The candidate with the highest gain that meets every limit, or None. `grad` still holds
+    the per-row offset (count·offset is removed here); `scale` = 2^−precision."""
+    left_g = (grad - count * offset).astype(np.float64) * scale
+    left_h = hess.astype(np.float64) * scale
+    total_g, total_h = node.grad * scale, node.hess * scale
+    right_g, right_h = total_g - left_g, total_h - left_h
+    right_count = node.count - count
+    gain = 0.5 * (
+        _score(left_g, left_h, params)
+        + _score(right_g, right_h, params)
+        - _score(np.array([total_g]), np.array([total_h]), params)[0]
+    )
+    valid = (
+        (count >= params.min_samples_leaf)
+        & (right_count >= params.min_samples_leaf)
+        & (left_h >= params.min_child_weight)
+        & (right_h >= params.min_child_weight)
+        & (gain > params.min_gain)
+    )
+    if not valid.any():
+        return None
+    masked = np.where(valid, gain, -np.inf)
+    best = int(np.argmax(masked))
+    return Split(best, float(masked[best]))
+
+
+def leaf_value(node: NodeSums, scale: float, params: BoostParams) -> float:
+    """−learning_rate · S(G) / (H + λ) of a leaf."""
+    grad, hess = node.grad * scale, node.hess * scale
+    shrunk = np.sign(grad) * max(abs(grad) - params.l1, 0.0)
+    return float(-params.learning_rate * shrunk / (hess + params.l2))

@@ -1,0 +1,75 @@
+"""Trees as the guest keeps them: who splits each node, and the leaf values; routing rows."""
+
+# Node ids are heap indices: the root is 0, the children of k are 2k+1 (left: x ≤ cut) and
+# 2k+2. An internal node is owned by the guest (owner −1: its column and cut are known to the
+# guest) or by host k (owner k: the guest knows only the host's split id; the column and cut
+# stay on the host). Rows are routed level by level, all rows of a node at once.
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["GUEST", "Node", "Tree", "leaf_values", "route"]
+
+GUEST = -1
+"""Owner of the guest's own splits."""
+
+Ints = npt.NDArray[np.int64]
+Decide = Callable[[int, int, "Node", Ints], npt.NDArray[np.bool_]]
+"""(tree index, node id, node, rows) → which of those rows go left."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """An internal node (owner, split, threshold) or a leaf (value)."""
+
+    owner: int = GUEST
+    split: int = -1
+    threshold: float = float("nan")
+    value: float | None = None
+
+    @property
+    def leaf(self) -> bool:
+        """True for a leaf."""
+        return self.value is not None
+
+
+@dataclass
+class Tree:
+    """One tree: node id → node."""
+
+    nodes: dict[int, Node] = field(default_factory=dict)
+
+    def depth(self) -> int:
+        """Levels below the root."""
+        return max((int(np.log2(k + 1)) for k in self.nodes), default=0)
+
+
+def route(trees: list[Tree], rows: int, decide: Decide) -> Ints:
+    """Leaf id of every row in every tree (rows × trees)."""
+    leaves = np.zeros((rows, len(trees)), dtype=np.int64)
+    for t, tree in enumerate(trees):
+        at = np.zeros(rows, dtype=np.int64)
+        for _ in range(tree.depth()):
+            for node_id in np.unique(at).tolist():
+                node = tree.nodes[node_id]
+                if node.leaf:
+                    continue
+                members = np.flatnonzero(at == node_id)
+                left = decide(t, node_id, node, members)
+                at[members] = np.where(left, 2 * node_id + 1, 2 * node_id + 2)
+        leaves[:, t] = at
+    return leaves
+
+
+def leaf_values(trees: list[Tree], leaves: Ints) -> npt.NDArray[np.float64]:
+    """Σ over trees of each row's leaf value."""
+    total = np.zeros(leaves.shape[0], dtype=np.float64)
+    for t, tree in enumerate(trees):
+        values = {k: n.value for k, n in tree.nodes.items() if n.value is not None}
+        total += np.array([values[k] for k in leaves[:, t].tolist()], dtype=np.float64)
+    return total

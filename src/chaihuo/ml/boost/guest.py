@@ -1,0 +1,202 @@
+"""The guest of hetero_secureboost: labels, gradients, every split decision and the leaves."""
+
+# What the guest sends and learns (protocol: chaihuo.ml.boost._remote):
+# - sends each host its public key, per tree fresh encryptions [[g_i·2^(HB+CB) + h_i·2^CB +
+#   1]] under its own key (the same ciphertexts to every host), per depth the node of every
+#   row (the instance space) and the split ids each host won; never a label, a gradient, a
+#   hessian, a leaf value or a per-node statistic in the clear (the CVE-2020-25459 pattern).
+# - learns: for every node and every host candidate, the sums of g and h and the row count
+#   left of the cut (SecureBoost's design: what the split decision needs), which rows go left
+#   at host splits, and when predicting each host node's outcome for every predicted row. It
+#   never learns a host's column names, values or cut points: split ids number a host's
+#   candidates column by column (so ties break as in the reference), which tells the guest
+#   which ids share a column, as the left counts growing within a column would anyway.
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from chaihuo.core import ChaihuoError, InvalidInputError
+from chaihuo.ml._data import label_classes
+from chaihuo.ml._predictions import Predictions
+from chaihuo.ml.boost._bins import fit_bins
+from chaihuo.ml.boost._gradients import GradientCoding, Objective, objective
+from chaihuo.ml.boost._grow import ColumnSource, SplitSource, grow_tree
+from chaihuo.ml.boost._messages import Gradients
+from chaihuo.ml.boost._model import KIND, GuestModel, guest_margins
+from chaihuo.ml.boost._params import BoostParams
+from chaihuo.ml.boost._remote import HostSource
+from chaihuo.ml.boost._setup import PartySetup, crypto_pool, local_setup, protocol_of
+from chaihuo.ml.boost._tree import GUEST, leaf_values
+from chaihuo.ml.vertical import he, receive_status, send_status
+from chaihuo.runtime import Context
+
+__all__ = ["run_guest"]
+
+
+def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Fit the model (or predict with a saved one) with every host of the job."""
+    setup, hellos = _start(ctx, params, inputs)
+    if setup.mode == "predict":
+        assert setup.model is not None
+        model = GuestModel.from_artifact(setup.model)
+        return {"model": setup.model, "predictions": _predict(ctx, model, setup, params)}
+    train = setup.data["train"]
+    loss = objective(params.objective)
+    classes, y = _targets(loss, train.labels)  # checked in set-up already
+    keys = ctx.cipher.paillier()
+    ctx.sub("keys").hosts.put("public_key", keys.public_key)
+    pool = crypto_pool(ctx, train.rows)
+    channel = ctx.sub("trees")
+    hosts = [
+        HostSource(k, peer, keys, int(hello["candidates"]), pool)
+        for k, (peer, hello) in enumerate(zip(channel.hosts, hellos, strict=True))
+    ]
+    sources: list[SplitSource] = [
+        ColumnSource(GUEST, fit_bins(train.features, params.max_bin)),
+        *hosts,
+    ]
+    init = loss.initial_score(y)
+    score = np.full(train.rows, init)
+    trees = []
+    for index in range(params.num_trees):
+        g, h = loss.gradients(score, y)
+        coding = GradientCoding.for_tree(g, h, params.precision_bits)
+        gi, hi = coding.encode(g, h)
+        if hosts:
+            encrypted = he.encrypt(keys.private_key, coding.pack(gi, hi), pool)
+            for host in hosts:
+                host.start_tree(index, Gradients(encrypted, coding.slot_bits))
+        tree, leaves = grow_tree(sources, gi, hi, coding, params)
+        trees.append(tree)
+        score = score + leaf_values([tree], leaves[:, None])
+        ctx.metrics.log("loss", _loss(loss, score, y), step=index)
+        ctx.progress("trees", index + 1, params.num_trees)
+    meta = {
+        "objective": params.objective, "learning_rate": params.learning_rate,
+        "max_depth": params.max_depth, "classes": classes,
+        "feature_names": list(train.feature_names),
+        "hosts": [str(p.party_id) for p in ctx.hosts.parties],
+        "host_nodes": [0] * len(hosts),
+    }  # fmt: skip
+    model = GuestModel(trees, init, meta)
+    model.meta["host_nodes"] = [len(model.host_nodes(k)) for k in range(len(hosts))]
+    return {"model": model.artifact(), "predictions": _predict(ctx, model, setup, params)}
+
+
+def _targets(loss: Objective, labels: Any) -> tuple[list[Any], np.ndarray]:
+    if labels is None:
+        raise InvalidInputError(f"{KIND} needs a label column in the guest's `train` data",
+                                public=True)  # fmt: skip
+    if not loss.binary:
+        y = np.asarray(labels, dtype=np.float64)
+        loss.check_labels(y)
+        return [], y
+    classes = label_classes(labels, KIND)
+    if len(classes) != 2:
+        raise InvalidInputError(
+            f"binary:logistic needs two label classes, the label has {len(classes)}: "
+            "multi-class SecureBoost is not available yet",
+            public=True,
+        )
+    return classes, np.asarray(labels == classes[1], dtype=np.float64)
+
+
+def _loss(loss: Objective, score: np.ndarray, y: np.ndarray) -> float:
+    if loss.binary:
+        return float(np.mean(np.logaddexp(0.0, score) - y * score))
+    return float(np.mean((score - y) ** 2))
+
+
+def _predict(
+    ctx: Context, model: GuestModel, setup: PartySetup, params: BoostParams
+) -> Predictions:
+    data = setup.data[setup.score_usage]
+    if tuple(model.meta.get("feature_names", ())) != data.feature_names:
+        raise InvalidInputError("the data's feature columns differ from the model's", public=True)
+    margins = guest_margins(list(ctx.sub("predict").hosts), model, data.features)
+    loss = objective(str(model.meta["objective"]))
+    if not loss.binary:
+        truth = None if data.labels is None else np.asarray(data.labels, dtype=np.float64)
+        return Predictions("regression", data.ids, margins, truth)
+    classes = list(model.meta["classes"])
+    truth = None if data.labels is None else (data.labels == classes[1]).astype(np.int64)
+    return Predictions("binary", data.ids, loss.link(margins), truth, classes, params.threshold)
+
+
+# -- set-up ------------------------------------------------------------------------------------
+
+
+def _start(
+    ctx: Context, params: BoostParams, inputs: Mapping[str, Any]
+) -> tuple[PartySetup, list[dict[str, Any]]]:
+    peers = list(ctx.sub("setup").hosts)
+    failure: BaseException | None = None
+    setup: PartySetup | None = None
+    try:
+        setup = local_setup(params, inputs, "guest")
+        if setup.mode == "fit":
+            _targets(objective(params.objective), setup.data["train"].labels)
+    except (ChaihuoError, ValueError) as exc:
+        failure = exc
+    hellos: list[dict[str, Any]] = []
+    for peer in peers:
+        try:
+            hellos.append(receive_status(peer, "hello", f"host {peer.party}", KIND))
+        except ChaihuoError:
+            if failure is None:
+                raise
+            hellos.append({})  # that host failed too; this party reports its own error
+    if failure is None:
+        assert setup is not None
+        problems = _check(ctx, params, setup, hellos)
+        if problems:
+            failure = InvalidInputError("; ".join(problems), public=True)  # data-free
+    for k, peer in enumerate(peers):
+        plan = {} if setup is None else {"mode": setup.mode, "score": setup.score_usage,
+                                         "host_index": k}  # fmt: skip
+        send_status(peer, "plan", plan, failure)
+    if failure is not None:
+        raise failure
+    for peer in peers:
+        receive_status(peer, "ack", f"host {peer.party}", KIND)
+    assert setup is not None
+    return setup, hellos
+
+
+def _check(
+    ctx: Context, params: BoostParams, setup: PartySetup, hellos: list[dict[str, Any]]
+) -> list[str]:
+    """The guest's checks of every host's hello: parameters, aligned rows, model parts."""
+    problems = []
+    mine = protocol_of(params)
+    model = GuestModel.from_artifact(setup.model) if setup.model is not None else None
+    if model is not None and model.meta.get("hosts") != [
+        str(p.party_id) for p in ctx.hosts.parties
+    ]:
+        problems.append("the model was trained with other host parties")
+    for k, (party, hello) in enumerate(zip(ctx.hosts.parties, hellos, strict=True)):
+        theirs = hello.get("protocol", {})
+        differ = sorted(n for n in mine if not isinstance(theirs, dict) or theirs.get(n) != mine[n])
+        if differ:
+            problems.append(f"host {party} has other values of {', '.join(differ)}")
+        digests = hello.get("digests", {})
+        if not isinstance(digests, dict) or set(digests) != set(setup.digests):
+            problems.append(f"host {party} has inputs {sorted(digests)}, the guest "
+                            f"{sorted(setup.digests)}")  # fmt: skip
+            continue
+        if any(digests[u] != d for u, d in setup.digests.items()):
+            problems.append(
+                f"host {party} rows are not aligned with the guest's (same ids in the same "
+                "order): run psi with share_with_hosts on the same partition count first"
+            )
+        if hello.get("mode") != setup.mode:
+            problems.append(f"host {party} would {hello.get('mode')}, the guest {setup.mode}")
+        elif model is not None and hello.get("nodes") != len(model.host_nodes(k)):
+            problems.append(f"host {party}'s model part does not match the guest's")
+        elif setup.mode == "fit" and not isinstance(hello.get("candidates"), int):
+            problems.append(f"host {party} sent no candidate count")
+    return problems

@@ -1,0 +1,179 @@
+"""Data, runner and comparisons of the hetero_secureboost tests (quality, protocol, privacy)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _pairs import Pair, dataset
+
+from chaihuo.core import PartyId, Role
+from chaihuo.federation import Party
+from chaihuo.ml import ModelArtifact
+from chaihuo.ml.boost import BoostParams, GuestModel, HostModel, PlainBoost, run_guest, run_host
+from chaihuo.ml.boost._tree import GUEST
+from chaihuo.runtime import Context, SecurityPolicy
+from chaihuo.serde import dumps, loads
+from chaihuo.testing import local_sessions, recording_context, run_parties
+
+GUEST_ID = 9999
+HOST_IDS = (10000, 10001, 10002)
+
+
+@dataclass
+class Parts:
+    """Rows split by columns: the guest's (with the label) and each host's."""
+
+    ids: np.ndarray
+    guest_x: np.ndarray
+    guest_names: tuple[str, ...]
+    y: np.ndarray
+    hosts: list[tuple[np.ndarray, tuple[str, ...]]]
+
+    @classmethod
+    def of(cls, pair: Pair, hosts: int = 1) -> Parts:
+        """The pair's host columns dealt to `hosts` hosts in contiguous blocks."""
+        blocks = np.array_split(np.arange(pair.host_x.shape[1]), hosts)
+        return cls(
+            pair.ids, pair.guest_x, pair.guest_names, pair.y,
+            [(pair.host_x[:, b], tuple(pair.host_names[j] for j in b)) for b in blocks],
+        )  # fmt: skip
+
+    def rows(self, index: np.ndarray) -> Parts:
+        """The same parties restricted to some rows."""
+        return Parts(
+            self.ids[index], self.guest_x[index], self.guest_names, self.y[index],
+            [(x[index], names) for x, names in self.hosts],
+        )  # fmt: skip
+
+    @property
+    def host_xs(self) -> list[np.ndarray]:
+        """Each host's matrix."""
+        return [x for x, _ in self.hosts]
+
+    @property
+    def joined(self) -> np.ndarray:
+        """Every party's columns side by side (the centralised design matrix)."""
+        return np.hstack([self.guest_x, *self.host_xs])
+
+
+@dataclass
+class BoostRun:
+    """Every party's outputs and (recorded runs) what each party received."""
+
+    guest: dict[str, Any]
+    hosts: list[dict[str, Any]]
+    seconds: float
+    received: dict[str, list[tuple[str, object]]] = field(default_factory=dict)
+
+
+def run_boost(
+    tmp: Path,
+    params: BoostParams | dict[str, Any],
+    train: Parts | None,
+    *,
+    test: Parts | None = None,
+    models: list[Any] | None = None,
+    security: SecurityPolicy | None = None,
+    record: bool = False,
+    host_label: bool = False,
+    host_rows: Parts | None = None,
+    host_params: dict[str, Any] | None = None,
+) -> BoostRun:
+    """One guest and len(train.hosts) hosts; `models` = [guest part, host parts...];
+    `host_rows` replaces the hosts' training rows, `host_params` their parameters."""
+    spec = params if isinstance(params, BoostParams) else BoostParams(**params)
+    spec_of_hosts = BoostParams(**host_params) if host_params is not None else spec
+    shape = train if train is not None else test
+    assert shape is not None
+    count = len(shape.hosts)
+    received: dict[str, list[tuple[str, object]]] = {}
+
+    def party(ctx: Context) -> Any:
+        guest = ctx.role == Role.GUEST
+        index = 0 if guest else HOST_IDS.index(int(ctx.local.party_id))
+        if record:
+            log, keyring = received.setdefault(str(ctx.local), []), ctx.cipher.keyring
+
+            def keep(tag: str, sender: Party, obj: object) -> None:
+                log.append((tag, loads(dumps(obj), keyring=keyring)))
+
+            ctx = recording_context(ctx, keep)
+        inputs: dict[str, Any] = {}
+        for usage, given in (("train", train), ("test", test)):
+            parts = host_rows if usage == "train" and not guest and host_rows else given
+            if parts is None:
+                continue
+            x, names = (parts.guest_x, parts.guest_names) if guest else parts.hosts[index]
+            labels = parts.y if guest or host_label else None
+            inputs[usage] = dataset(ctx.computing, parts.ids, x, names, labels)
+        if models is not None:
+            inputs["model"] = models[0] if guest else models[1 + index]
+        if guest:
+            return run_guest(ctx.sub("boost"), spec, inputs)
+        return run_host(ctx.sub("boost"), spec_of_hosts, inputs)
+
+    roles: dict[str, Any] = {"guest": GUEST_ID, "host": list(HOST_IDS[:count])}
+    start = time.perf_counter()
+    with local_sessions(tmp) as computing:
+        results = run_parties(
+            lingering(party), roles, security=security or SecurityPolicy(), computing=computing,
+            timeout_s=3600,
+        )  # fmt: skip
+    seconds = time.perf_counter() - start
+    guest = next(v for p, v in results.items() if p.role == Role.GUEST)
+    hosts = [results[Party(Role.HOST, PartyId(str(h)))] for h in HOST_IDS[:count]]
+    return BoostRun(guest, hosts, seconds, received)
+
+
+def lingering(fn: Callable[[Context], Any], seconds: float = 1.5) -> Callable[[Context], Any]:
+    """`fn`, but a failing party waits before raising, so its peers read its last message
+    (run_parties closes every federation on the first error; separate processes do not)."""
+
+    def run(ctx: Context) -> Any:
+        try:
+            return fn(ctx)
+        except BaseException:
+            time.sleep(seconds)
+            raise
+
+    return run
+
+
+def assert_same_trees(run: BoostRun, reference: PlainBoost, tol: float = 1e-9) -> None:
+    """The protocol's trees are the reference's: same owners, same columns and cuts (a host's
+    read from its own model part), leaf values within `tol`."""
+    guest = GuestModel.from_artifact(run.guest["model"])
+    hosts = [HostModel.from_artifact(h["model"]) for h in run.hosts]
+    assert len(guest.trees) == len(reference.trees)
+    assert abs(guest.init_score - reference.init_score) <= tol
+    for t, (ours, theirs) in enumerate(zip(guest.trees, reference.trees, strict=True)):
+        assert sorted(ours.nodes) == sorted(theirs.nodes), f"tree {t}: other nodes"
+        for k, node in ours.nodes.items():
+            want = theirs.nodes[k]
+            assert node.owner == want.owner and node.leaf == want.leaf, f"tree {t} node {k}"
+            if node.leaf:
+                assert node.value is not None and want.value is not None
+                assert abs(node.value - want.value) <= tol, f"tree {t} leaf {k}"
+            elif node.owner == GUEST:
+                assert (node.split, node.threshold) == (want.split, want.threshold)
+            else:
+                assert hosts[node.owner].nodes[(t, k)] == reference.host_split(
+                    want.owner, want.split
+                ), f"tree {t} node {k}: host split"
+
+
+def saved(directory: Path, run: BoostRun) -> list[ModelArtifact]:
+    """Every party's model part, written to disk and read back (what a predict job loads)."""
+    parts = [run.guest["model"], *(h["model"] for h in run.hosts)]
+    return [ModelArtifact.load(part.save(directory, f"part{i}")) for i, part in enumerate(parts)]
+
+
+def in_order(predictions: Any, ids: np.ndarray) -> np.ndarray:
+    """Prediction scores in the order of `ids` (a job's rows come in partition order)."""
+    where = {key: i for i, key in enumerate(predictions.ids.tolist())}
+    return np.asarray(predictions.scores)[[where[str(key)] for key in ids.tolist()]]

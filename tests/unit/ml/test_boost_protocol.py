@@ -1,0 +1,166 @@
+"""hetero_secureboost end to end on small data: the plaintext reference's trees, one host or
+two, prediction from saved parts, what crosses the wire, and bad input on every party.
+
+Keys are 1024-bit test keys (protocol logic only; the quality tests use 2048). Tolerance of
+leaf values and predictions: 1e-9 (every split is taken on the same integer sums).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "quality"))
+from _boost_fixtures import Parts, assert_same_trees, in_order, run_boost, saved
+from _sshe_fixtures import TEST_KEYS, synthetic
+
+from chaihuo.core import InvalidInputError, PartyId, Role
+from chaihuo.crypto.paillier import EncryptedVector, PackedVector
+from chaihuo.federation import Party
+from chaihuo.ml.boost import BoostParams, fit_plaintext
+from chaihuo.ml.boost._gradients import GradientCoding
+from chaihuo.testing import PartyFailedError
+
+TOL = 1e-9
+SMALL = {"num_trees": 3, "max_depth": 3, "max_bin": 8, "min_child_weight": 0.5}
+
+
+def _parts(hosts: int = 1, rows: int = 120, seed: int = 3) -> Parts:
+    return Parts.of(synthetic(rows, 3, 4, seed=seed), hosts)
+
+
+def _reference(parts: Parts, params: dict[str, Any]) -> Any:
+    return fit_plaintext(parts.guest_x, parts.host_xs, parts.y.astype(float), BoostParams(**params))
+
+
+def test_coding_packs_sums_without_carries() -> None:
+    rng = np.random.default_rng(0)
+    g, h = rng.uniform(-1, 1, 500), rng.uniform(0, 0.25, 500)
+    coding = GradientCoding.for_tree(g, h, 24)
+    gi, hi = coding.encode(g, h)
+    packed = coding.pack(gi, hi)
+    for size in (1, 17, 500):
+        rows = rng.choice(500, size, replace=False)
+        grad, hess, count = coding.unpack([sum(packed[i] for i in rows.tolist())])
+        assert (int(grad[0]), int(hess[0]), int(count[0])) == (
+            int(gi[rows].sum()), int(hi[rows].sum()), size,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("hosts", [1, 2])
+def test_trees_equal_the_plaintext_reference(tmp_path: Path, hosts: int) -> None:
+    parts = _parts(hosts)
+    run = run_boost(tmp_path, SMALL, parts, security=TEST_KEYS)
+    reference = _reference(parts, SMALL)
+    assert_same_trees(run, reference, TOL)
+    owners = {n.owner for t in reference.trees for n in t.nodes.values() if not n.leaf}
+    assert owners >= {-1, *range(hosts)}, "every party's columns should win some split"
+    np.testing.assert_allclose(
+        in_order(run.guest["predictions"], parts.ids),
+        reference.predict(parts.guest_x, parts.host_xs), rtol=0, atol=TOL,
+    )  # fmt: skip
+
+
+def test_squared_error_trees_equal_the_reference(tmp_path: Path) -> None:
+    parts = _parts()
+    parts.y = parts.guest_x[:, 0] * 3.0 + parts.hosts[0][0][:, 1] ** 2 + 150.0
+    params = {**SMALL, "objective": "reg:squarederror"}
+    run = run_boost(tmp_path, params, parts, security=TEST_KEYS)
+    assert_same_trees(run, _reference(parts, params), TOL)
+
+
+def test_saved_parts_predict_what_training_predicted(tmp_path: Path) -> None:
+    parts = _parts(hosts=2)
+    trained = run_boost(tmp_path / "fit", SMALL, parts, security=TEST_KEYS)
+    models = saved(tmp_path / "models", trained)
+    held = _parts(hosts=2, rows=40, seed=8)
+    predicted = run_boost(tmp_path / "predict", {**SMALL, "num_trees": 0}, None, test=held,
+                          models=models, security=TEST_KEYS)  # fmt: skip
+    reference = _reference(parts, SMALL)
+    np.testing.assert_allclose(
+        in_order(predicted.guest["predictions"], held.ids),
+        reference.predict(held.guest_x, held.host_xs), rtol=0, atol=TOL,
+    )  # fmt: skip
+    assert predicted.guest["model"].digest == trained.guest["model"].digest
+
+
+def _leaves(obj: object) -> list[object]:
+    if isinstance(obj, dict):
+        return [leaf for value in obj.values() for leaf in _leaves(value)]
+    if isinstance(obj, list | tuple):
+        return [leaf for value in obj for leaf in _leaves(value)]
+    return [obj]
+
+
+def test_hosts_receive_no_plaintext_statistic_and_only_fresh_ciphertexts(tmp_path: Path) -> None:
+    parts = _parts(hosts=2)
+    run = run_boost(tmp_path, SMALL, parts, security=TEST_KEYS, record=True)
+    max_node = 2 ** (SMALL["max_depth"] + 1)
+    for host in ("host:10000", "host:10001"):
+        seen: set[int] = set()
+        vectors = 0
+        for tag, obj in run.received[host]:
+            for leaf in _leaves(obj):
+                assert not isinstance(leaf, float), (tag, leaf)
+                if isinstance(leaf, np.ndarray):
+                    assert leaf.dtype.kind in "iub", (tag, leaf.dtype)  # node ids, bits
+                    if leaf.dtype.kind == "i":
+                        assert leaf.max(initial=0) < max_node, tag
+                if isinstance(leaf, EncryptedVector):
+                    values = {int(c) for c in leaf.values}
+                    assert len(values) == len(leaf) and not values & seen, "a ciphertext repeats"
+                    seen |= values
+                    vectors += 1
+        assert vectors == SMALL["num_trees"]  # one fresh vector of [[g, h, 1]] per tree
+    guest_floats = [leaf for _, obj in run.received["guest:9999"] for leaf in _leaves(obj)
+                    if isinstance(leaf, float | np.floating)]  # fmt: skip
+    assert guest_floats == []  # no host threshold (nor any host value) reaches the guest
+    packed = [leaf for _, obj in run.received["guest:9999"] for leaf in _leaves(obj)
+              if isinstance(leaf, PackedVector)]  # fmt: skip
+    assert packed, "the hosts' candidate sums arrive packed"
+
+
+GUEST, HOST = Party(Role.GUEST, PartyId("9999")), Party(Role.HOST, PartyId("10000"))
+
+
+def _failures(run: Any) -> dict[Party, BaseException]:
+    with pytest.raises(PartyFailedError) as info:
+        run()
+    errors = dict(info.value.others)
+    errors[info.value.party] = info.value.error
+    return errors
+
+
+def test_a_label_on_a_host_stops_every_party(tmp_path: Path) -> None:
+    errors = _failures(lambda: run_boost(tmp_path, SMALL, _parts(), security=TEST_KEYS,
+                                         host_label=True))  # fmt: skip
+    assert set(errors) == {GUEST, HOST}
+    for error in errors.values():
+        assert isinstance(error, InvalidInputError) and "label column" in str(error)
+
+
+def test_rows_not_aligned_stop_every_party(tmp_path: Path) -> None:
+    parts = _parts()
+    others = parts.rows(np.arange(len(parts.y)))
+    others.ids = np.array([f"v{i}" for i in range(len(parts.y))], dtype=object)
+    errors = _failures(lambda: run_boost(tmp_path, SMALL, parts, security=TEST_KEYS,
+                                         host_rows=others))  # fmt: skip
+    assert set(errors) == {GUEST, HOST}
+    for error in errors.values():
+        assert isinstance(error, InvalidInputError) and "run psi" in str(error)
+
+
+def test_disagreeing_parameters_and_multiclass_labels_are_refused(tmp_path: Path) -> None:
+    errors = _failures(lambda: run_boost(tmp_path / "a", SMALL, _parts(), security=TEST_KEYS,
+                                         host_params={**SMALL, "max_depth": 4}))  # fmt: skip
+    assert "other values of max_depth" in str(errors[GUEST])
+    assert "max_depth" in str(errors[HOST])
+    parts = _parts()
+    parts.y = np.arange(len(parts.y)) % 3
+    errors = _failures(lambda: run_boost(tmp_path / "b", SMALL, parts, security=TEST_KEYS))
+    assert "multi-class SecureBoost is not available yet" in str(errors[GUEST])
+    assert "multi-class" in str(errors[HOST])
