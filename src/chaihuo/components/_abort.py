@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chaihuo.core import CATALOG
+from chaihuo.core import CATALOG, ChaihuoError
 from chaihuo.federation import Party
 from chaihuo.runtime import Context
 
@@ -68,11 +68,13 @@ def tell_peers(ctx: Context, notice: AbortNotice) -> None:
     targets = {p.party_id: p for p in reversed(_remote_parties(ctx))}
     if not targets:
         return
-    sender = threading.Thread(
-        target=lambda: ctx.federation.remote(notice.to_wire(), _TAG, list(targets.values())),
-        name="abort-notice",
-        daemon=True,
-    )
+    def send() -> None:
+        try:
+            ctx.federation.remote(notice.to_wire(), _TAG, list(targets.values()))
+        except ChaihuoError:  # a peer gone or the job cancelled already: nobody left to tell
+            return
+
+    sender = threading.Thread(target=send, name="abort-notice", daemon=True)
     sender.start()
     sender.join(_SEND_S)
 

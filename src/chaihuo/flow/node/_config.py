@@ -98,6 +98,11 @@ class NodeFileConfig(_Strict):
     def _party(cls, value: str) -> str:
         return str(parse_party_id(value))
 
+    @field_validator("peers", "permissions", mode="before")
+    @classmethod
+    def _empty(cls, value: object) -> object:
+        return {} if value is None else value  # a key left with only commented examples
+
     @field_validator("peers", "permissions")
     @classmethod
     def _party_keys(cls, value: dict[str, object]) -> dict[str, object]:
@@ -173,9 +178,9 @@ listen:
   grpc: 0.0.0.0:9370          # federation + control, mutual TLS; partners connect here
   http: 127.0.0.1:9380        # REST API (chaihuo job/data/model ...); put HTTPS in front of it
 tls:                          # `chaihuo cert issue --party {party_id}` writes these
-  ca: pki/ca.pem              # the federation CA, or your organisation's (partners': peers.*.ca)
-  cert: pki/{party_id}.pem
-  key: pki/{party_id}-key.pem
+  ca: pki/{party_id}/ca.pem         # the federation CA, or your organisation's (peers.*.ca)
+  cert: pki/{party_id}/{party_id}.pem
+  key: pki/{party_id}/{party_id}-key.pem
 peers:                        # partner party id -> its node; `ca`: its organisation's root
   # "10000": {{address: partner.example.org:9370, ca: pki/partner-10000-ca.pem}}
 data_dir: chaihuo-{party_id}          # uploaded tables, task outputs, models, node.db
