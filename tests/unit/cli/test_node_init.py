@@ -36,6 +36,8 @@ def test_the_starter_file_points_at_the_certificates_cert_issue_writes(
     [
         ("party_id: '9999'\nlisten: {grpc: 0.0.0.0:9370}\nunknown_key: 1\n", "unknown_key"),
         ("party_id: '9999'\nmax_concurrent_tasks: zero\n", "max_concurrent_tasks"),
+        ("party_id: '9999'\ninsecure: true\n", "prod profile refuses to start without TLS"),
+        ("party_id: '9999'\nprofile: dev\ntls: null\n", "in the dev profile, insecure: true"),
         ("- a list\n", "a YAML mapping"),
         ("party_id: [\n", "not valid YAML"),
     ],
