@@ -150,7 +150,7 @@ def assert_same_trees(run: BoostRun, reference: PlainBoost, tol: float = 1e-9) -
     guest = GuestModel.from_artifact(run.guest["model"])
     hosts = [HostModel.from_artifact(h["model"]) for h in run.hosts]
     assert len(guest.trees) == len(reference.trees)
-    assert abs(guest.init_score - reference.init_score) <= tol
+    np.testing.assert_allclose(guest.init_scores, reference.init_scores, rtol=0, atol=tol)
     for t, (ours, theirs) in enumerate(zip(guest.trees, reference.trees, strict=True)):
         assert sorted(ours.nodes) == sorted(theirs.nodes), f"tree {t}: other nodes"
         for k, node in ours.nodes.items():

@@ -68,6 +68,7 @@ def tell_peers(ctx: Context, notice: AbortNotice) -> None:
     targets = {p.party_id: p for p in reversed(_remote_parties(ctx))}
     if not targets:
         return
+
     def send() -> None:
         try:
             ctx.federation.remote(notice.to_wire(), _TAG, list(targets.values()))

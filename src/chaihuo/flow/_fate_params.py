@@ -330,6 +330,63 @@ _LINR_DEFAULTS = {**_LR_DEFAULTS, "optimizer": "sgd", "max_iter": 20}
 _POISSON_DEFAULTS = {**_LR_DEFAULTS, "optimizer": "sgd", "tol": 1e-5}
 
 
+# -- SecureBoost ------------------------------------------------------------------------------
+
+_TREE_KEYS = {
+    "max_depth": "max_depth", "min_sample_split": "min_samples_split",
+    "min_leaf_node": "min_samples_leaf", "min_impurity_split": "min_gain",
+    "min_child_weight": "min_child_weight",
+}  # fmt: skip
+_TREE_DEFAULTS = {"max_depth": 3, "min_sample_split": 2, "min_leaf_node": 1,
+                  "min_impurity_split": 1e-3, "min_child_weight": 0}  # fmt: skip
+_BOOST_HARMLESS = {
+    "tol": 1e-4, "n_iter_no_change": True, "subsample_feature_rate": 1.0,
+    "complete_secure": False, "run_goss": False, "use_missing": False,
+    "zero_as_missing": False, "sparse_optimization": False, "validation_freqs": None,
+    "early_stopping_rounds": None, "metrics": None, "use_first_metric_only": False,
+    "cipher_compress_error": None, "cipher_compress": True, "new_ver": True,
+    "boosting_strategy": "std", "EINI_inference": (False, True),
+    "encrypted_mode_calculator_param": None, "predict_param": None, "cv_param": None,
+}  # fmt: skip
+
+
+def map_secureboost(p: FateParams, ctx: MapContext) -> dict[str, Any]:
+    """HeteroSecureBoost: trees, depth, bins, rate, λ (criterion_params), the tree limits,
+    the objective; FATE's defaults written out (λ 0.1, min gain 1e-3, min child weight 0)."""
+    v = p.values
+    if ctx.predicting:  # a model and data to score
+        return {"predict_only": True}
+    out: dict[str, Any] = {
+        "num_trees": v.get("num_trees", 5), "learning_rate": v.get("learning_rate", 0.3),
+        "max_bin": v.get("bin_num", 32),
+    }  # fmt: skip
+    tree: Mapping[str, Any] = v["tree_param"] if isinstance(v.get("tree_param"), Mapping) else {}
+    for fate_key, key in _TREE_KEYS.items():
+        out[key] = tree.get(fate_key, _TREE_DEFAULTS[fate_key])
+    criterion = tree.get("criterion_params", [0.1])
+    if isinstance(criterion, list) and criterion:
+        out["l2"] = criterion[0]
+        if len(criterion) > 1:
+            out["l1"] = criterion[1]
+    task = str(v.get("task_type", "classification")).lower()
+    raw = v.get("objective_param")
+    objective: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    name = str(objective.get("objective", "cross_entropy" if task == "classification" else "lse"))
+    if task == "regression" and name.lower() == "lse":
+        out["objective"] = "reg:squarederror"
+    elif task == "classification" and name.lower() == "cross_entropy":
+        out["objective"] = "binary:logistic"
+    else:
+        ctx.note(p.where("objective_param"), f"objective {name!r} ({task}): {_NO_COUNTERPART}")
+    _encrypt(v.get("encrypt_param"), p, ctx)
+    for key in sorted(set(tree) - set(_TREE_KEYS) - {"criterion_method", "criterion_params"}):
+        ctx.note(f"{p.where('tree_param')}.{key}", _NO_COUNTERPART)
+    handled = {"num_trees", "learning_rate", "bin_num", "tree_param", "task_type",
+               "objective_param", "encrypt_param"}  # fmt: skip
+    _rest(p, ctx, handled, _BOOST_HARMLESS)
+    return out
+
+
 # -- evaluation and the secure-add example ---------------------------------------------------
 
 _METRICS = {
@@ -391,6 +448,7 @@ MODULES: dict[str, Module] = {
         Module("HeteroLR", "hetero_lr", _GLM_OUTPUTS, _glm(_LR_DEFAULTS, logistic=True)),
         Module("HeteroLinR", "hetero_linr", _GLM_OUTPUTS, _glm(_LINR_DEFAULTS)),
         Module("HeteroPoisson", "hetero_poisson", _GLM_OUTPUTS, _glm(_POISSON_DEFAULTS)),
+        Module("HeteroSecureBoost", "hetero_secureboost", _GLM_OUTPUTS, map_secureboost),
         Module("Evaluation", "evaluation", {"data": "report"}, map_evaluation),
         Module("SecureAddExample", "secure_add", {}, map_secure_add),
     )

@@ -231,8 +231,8 @@ def _refused(dsl: dict[str, Any], conf: dict[str, Any], match: str) -> None:
 
 def test_an_unknown_module_is_refused_naming_its_path() -> None:
     dsl, conf = _pair("v1_hetero_lr")
-    dsl["components"]["hetero_lr_0"]["module"] = "HeteroSecureBoost"
-    _refused(dsl, conf, r"dsl\.components\.hetero_lr_0\.module: 'HeteroSecureBoost'")
+    dsl["components"]["hetero_lr_0"]["module"] = "HeteroNN"
+    _refused(dsl, conf, r"dsl\.components\.hetero_lr_0\.module: 'HeteroNN'")
 
 
 def test_a_missing_role_block_is_refused() -> None:
@@ -291,3 +291,20 @@ def test_v2_party_blocks_keyed_by_index_lists_and_all() -> None:
     assert tables == ["experiment/breast_hetero_host", "experiment/other_host"]
     host["3"] = {}
     _refused(dsl, conf, r"conf\.component_parameters\.role\.host\.3: host has 2 parties")
+
+
+def test_a_v2_secureboost_pair_maps_to_hetero_secureboost_with_fate_defaults() -> None:
+    t = _translate("v2_secureboost")
+    boost = t.job.components["hetero_secure_boost_0"]
+    assert boost.component == "hetero_secureboost"
+    assert boost.inputs == {"train": "intersection_0.data"}
+    for key, value in {
+        "num_trees": 3, "max_depth": 3, "learning_rate": 0.3, "max_bin": 32,
+        "objective": "binary:logistic", "l2": 0.1, "l1": 0.05,
+        # FATE's tree limits where chaihuo's (XGBoost's) defaults differ
+        "min_gain": 1e-3, "min_child_weight": 0, "min_samples_split": 2,
+    }.items():  # fmt: skip
+        assert boost.params[key] == value, key
+    assert t.job.components["evaluation_0"].inputs == {"data": "hetero_secure_boost_0.predictions"}
+    assert _has(t, "conf.component_parameters.common.hetero_secure_boost_0.validation_freqs")
+    assert _has(t, "conf.component_parameters.common.hetero_secure_boost_0.encrypt_param")

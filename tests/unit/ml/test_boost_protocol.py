@@ -65,6 +65,20 @@ def test_trees_equal_the_plaintext_reference(tmp_path: Path, hosts: int) -> None
     )  # fmt: skip
 
 
+def test_softmax_trees_equal_the_reference(tmp_path: Path) -> None:
+    parts = Parts.of(synthetic(150, 3, 4, seed=5, classes=3))
+    params = {**SMALL, "num_trees": 2, "objective": "multi:softmax"}
+    run = run_boost(tmp_path, params, parts, security=TEST_KEYS)
+    reference = _reference(parts, params)
+    assert len(reference.trees) == 6  # one tree per class per round
+    assert_same_trees(run, reference, TOL)
+    predictions = run.guest["predictions"]
+    assert predictions.kind == "multiclass" and predictions.classes == [0, 1, 2]
+    where = {key: i for i, key in enumerate(predictions.ids.tolist())}
+    ours = np.asarray(predictions.scores)[[where[str(k)] for k in parts.ids.tolist()]]
+    np.testing.assert_allclose(ours, reference.predict(parts.guest_x, parts.host_xs), atol=TOL)
+
+
 def test_squared_error_trees_equal_the_reference(tmp_path: Path) -> None:
     parts = _parts()
     parts.y = parts.guest_x[:, 0] * 3.0 + parts.hosts[0][0][:, 1] ** 2 + 150.0
@@ -154,7 +168,9 @@ def test_rows_not_aligned_stop_every_party(tmp_path: Path) -> None:
         assert isinstance(error, InvalidInputError) and "run psi" in str(error)
 
 
-def test_disagreeing_parameters_and_multiclass_labels_are_refused(tmp_path: Path) -> None:
+def test_disagreeing_parameters_and_three_classes_for_a_binary_objective_are_refused(
+    tmp_path: Path,
+) -> None:
     errors = _failures(lambda: run_boost(tmp_path / "a", SMALL, _parts(), security=TEST_KEYS,
                                          host_params={**SMALL, "max_depth": 4}))  # fmt: skip
     assert "other values of max_depth" in str(errors[GUEST])
@@ -162,5 +178,5 @@ def test_disagreeing_parameters_and_multiclass_labels_are_refused(tmp_path: Path
     parts = _parts()
     parts.y = np.arange(len(parts.y)) % 3
     errors = _failures(lambda: run_boost(tmp_path / "b", SMALL, parts, security=TEST_KEYS))
-    assert "multi-class SecureBoost is not available yet" in str(errors[GUEST])
-    assert "multi-class" in str(errors[HOST])
+    assert "use objective: multi:softmax" in str(errors[GUEST])
+    assert "multi:softmax" in str(errors[HOST])

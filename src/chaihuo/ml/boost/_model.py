@@ -19,7 +19,7 @@ import numpy.typing as npt
 from chaihuo.core import InvalidInputError
 from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml.boost._messages import NodeBits
-from chaihuo.ml.boost._tree import GUEST, Node, Tree, leaf_values, route
+from chaihuo.ml.boost._tree import GUEST, Node, Tree, margins, route
 from chaihuo.runtime import Peer
 
 __all__ = ["KIND", "GuestModel", "HostModel", "guest_margins", "host_send_bits"]
@@ -33,7 +33,8 @@ class GuestModel:
     """The guest's part: trees, initial score, objective, its feature names, the hosts."""
 
     trees: list[Tree]
-    init_score: float
+    init_scores: npt.NDArray[np.float64]
+    """One per output: tree t adds to output t mod outputs."""
     meta: dict[str, Any]
 
     def host_nodes(self, owner: int) -> list[tuple[int, int]]:
@@ -59,7 +60,8 @@ class GuestModel:
                 [n.value if n.value is not None else np.nan for _, _, n in rows], dtype=np.float64
             ),
         }
-        meta = {**self.meta, "init_score": self.init_score, "trees": len(self.trees)}
+        meta = {**self.meta, "init_scores": [float(v) for v in self.init_scores],
+                "trees": len(self.trees)}  # fmt: skip
         return ModelArtifact(KIND, "guest", meta, arrays)
 
     @classmethod
@@ -72,7 +74,10 @@ class GuestModel:
             for t, k, owner, split, cut, is_leaf, v in zip(*columns, leaf, value, strict=True):
                 node = Node(int(owner), int(split), float(cut), float(v) if is_leaf else None)
                 trees[int(t)].nodes[int(k)] = node
-            return cls(trees, float(model.meta["init_score"]), dict(model.meta))
+            init = np.array([float(v) for v in model.meta["init_scores"]], dtype=np.float64)
+            if not len(init) or len(trees) % len(init):
+                raise ValueError("the trees do not divide among the outputs")
+            return cls(trees, init, dict(model.meta))
         except (KeyError, ValueError, IndexError, TypeError) as exc:
             raise InvalidInputError(f"the guest's {KIND} model part is malformed: {exc}") from exc
 
@@ -128,7 +133,7 @@ def host_send_bits(peer: Peer, model: HostModel, features: Matrix) -> None:
 
 
 def guest_margins(peers: list[Peer], model: GuestModel, features: Matrix) -> Matrix:
-    """Guest: raw scores of its rows from its splits and each host's node bits."""
+    """Guest: raw scores (rows × outputs) from its splits and each host's node bits."""
     rows = features.shape[0]
     columns: list[dict[tuple[int, int], int]] = []
     bits = []
@@ -143,4 +148,4 @@ def guest_margins(peers: list[Peer], model: GuestModel, features: Matrix) -> Mat
         return bits[node.owner][members, columns[node.owner][(tree, node_id)]]
 
     leaves = route(model.trees, rows, decide)
-    return model.init_score + leaf_values(model.trees, leaves)
+    return margins(model.trees, leaves, model.init_scores)

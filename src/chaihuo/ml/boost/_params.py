@@ -36,8 +36,10 @@ class BoostParams(BaseModel):
     )
     learning_rate: float = Field(0.3, gt=0, le=10, validation_alias=AliasChoices(
         "learning_rate", "eta"))  # fmt: skip
-    objective: Literal["binary:logistic", "reg:squarederror"] = Field(
-        "binary:logistic", description="Binary cross-entropy, or squared error."
+    objective: Literal["binary:logistic", "multi:softmax", "reg:squarederror"] = Field(
+        "binary:logistic",
+        description="Binary cross-entropy, softmax cross-entropy (one tree per class per "
+        "round), or squared error.",
     )
     l2: float = Field(
         1.0, ge=0, validation_alias=AliasChoices("l2", "reg_lambda", "lambda_"),

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GUEST", "Node", "Tree", "leaf_values", "route"]
+__all__ = ["GUEST", "Node", "Tree", "margins", "route", "tree_values"]
 
 GUEST = -1
 """Owner of the guest's own splits."""
 
 Ints = npt.NDArray[np.int64]
+Matrix = npt.NDArray[np.float64]
 Decide = Callable[[int, int, "Node", Ints], npt.NDArray[np.bool_]]
 """(tree index, node id, node, rows) → which of those rows go left."""
 
@@ -66,10 +67,16 @@ def route(trees: list[Tree], rows: int, decide: Decide) -> Ints:
     return leaves
 
 
-def leaf_values(trees: list[Tree], leaves: Ints) -> npt.NDArray[np.float64]:
-    """Σ over trees of each row's leaf value."""
-    total = np.zeros(leaves.shape[0], dtype=np.float64)
+def tree_values(tree: Tree, leaf_ids: Ints) -> npt.NDArray[np.float64]:
+    """The value of each row's leaf in one tree."""
+    values = {k: n.value for k, n in tree.nodes.items() if n.value is not None}
+    return np.array([values[k] for k in leaf_ids.tolist()], dtype=np.float64)
+
+
+def margins(trees: list[Tree], leaves: Ints, init: npt.NDArray[np.float64]) -> Matrix:
+    """Scores (rows × outputs): `init` plus every tree's leaf values, tree t adding to output
+    t mod outputs (one tree per output per round)."""
+    out = np.tile(np.asarray(init, dtype=np.float64), (leaves.shape[0], 1))
     for t, tree in enumerate(trees):
-        values = {k: n.value for k, n in tree.nodes.items() if n.value is not None}
-        total += np.array([values[k] for k in leaves[:, t].tolist()], dtype=np.float64)
-    return total
+        out[:, t % len(init)] += tree_values(tree, leaves[:, t])
+    return out

@@ -23,14 +23,15 @@ from chaihuo.core import ChaihuoError, InvalidInputError
 from chaihuo.ml._data import label_classes
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.boost._bins import fit_bins
-from chaihuo.ml.boost._gradients import GradientCoding, Objective, objective
-from chaihuo.ml.boost._grow import ColumnSource, SplitSource, grow_tree
+from chaihuo.ml.boost._boosting import boost
+from chaihuo.ml.boost._gradients import GradientCoding, objective
+from chaihuo.ml.boost._grow import ColumnSource, SplitSource
 from chaihuo.ml.boost._messages import Gradients
 from chaihuo.ml.boost._model import KIND, GuestModel, guest_margins
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._remote import HostSource
 from chaihuo.ml.boost._setup import PartySetup, crypto_pool, local_setup, protocol_of
-from chaihuo.ml.boost._tree import GUEST, leaf_values
+from chaihuo.ml.boost._tree import GUEST
 from chaihuo.ml.vertical import he, receive_status, send_status
 from chaihuo.runtime import Context
 
@@ -45,8 +46,8 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
         model = GuestModel.from_artifact(setup.model)
         return {"model": setup.model, "predictions": _predict(ctx, model, setup, params)}
     train = setup.data["train"]
-    loss = objective(params.objective)
-    classes, y = _targets(loss, train.labels)  # checked in set-up already
+    classes, y = _targets(params, train.labels)  # checked in set-up already
+    loss = objective(params.objective, len(classes))
     keys = ctx.cipher.paillier()
     ctx.sub("keys").hosts.put("public_key", keys.public_key)
     pool = crypto_pool(ctx, train.rows)
@@ -59,56 +60,47 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
         ColumnSource(GUEST, fit_bins(train.features, params.max_bin)),
         *hosts,
     ]
-    init = loss.initial_score(y)
-    score = np.full(train.rows, init)
-    trees = []
-    for index in range(params.num_trees):
-        g, h = loss.gradients(score, y)
-        coding = GradientCoding.for_tree(g, h, params.precision_bits)
-        gi, hi = coding.encode(g, h)
+
+    def send_gradients(index: int, coding: GradientCoding, gi: np.ndarray, hi: np.ndarray) -> None:
         if hosts:
             encrypted = he.encrypt(keys.private_key, coding.pack(gi, hi), pool)
             for host in hosts:
                 host.start_tree(index, Gradients(encrypted, coding.slot_bits))
-        tree, leaves = grow_tree(sources, gi, hi, coding, params)
-        trees.append(tree)
-        score = score + leaf_values([tree], leaves[:, None])
-        ctx.metrics.log("loss", _loss(loss, score, y), step=index)
+
+    def report(index: int, scores: np.ndarray) -> None:
+        ctx.metrics.log("loss", loss.loss(scores, y), step=index)
         ctx.progress("trees", index + 1, params.num_trees)
+
+    trees, init, _ = boost(sources, loss, y, params, before_tree=send_gradients, after_round=report)
     meta = {
         "objective": params.objective, "learning_rate": params.learning_rate,
         "max_depth": params.max_depth, "classes": classes,
         "feature_names": list(train.feature_names),
         "hosts": [str(p.party_id) for p in ctx.hosts.parties],
-        "host_nodes": [0] * len(hosts),
     }  # fmt: skip
     model = GuestModel(trees, init, meta)
     model.meta["host_nodes"] = [len(model.host_nodes(k)) for k in range(len(hosts))]
     return {"model": model.artifact(), "predictions": _predict(ctx, model, setup, params)}
 
 
-def _targets(loss: Objective, labels: Any) -> tuple[list[Any], np.ndarray]:
+def _targets(params: BoostParams, labels: Any) -> tuple[list[Any], np.ndarray]:
+    """(classes, y): y is 0/1 (binary), class indices (multi:softmax) or the values."""
     if labels is None:
         raise InvalidInputError(f"{KIND} needs a label column in the guest's `train` data",
                                 public=True)  # fmt: skip
-    if not loss.binary:
+    if params.objective == "reg:squarederror":
         y = np.asarray(labels, dtype=np.float64)
-        loss.check_labels(y)
+        objective(params.objective).check_labels(y)
         return [], y
     classes = label_classes(labels, KIND)
-    if len(classes) != 2:
+    if params.objective == "binary:logistic" and len(classes) != 2:
         raise InvalidInputError(
-            f"binary:logistic needs two label classes, the label has {len(classes)}: "
-            "multi-class SecureBoost is not available yet",
+            f"binary:logistic needs two label classes, the label has {len(classes)}: use "
+            "objective: multi:softmax",
             public=True,
         )
-    return classes, np.asarray(labels == classes[1], dtype=np.float64)
-
-
-def _loss(loss: Objective, score: np.ndarray, y: np.ndarray) -> float:
-    if loss.binary:
-        return float(np.mean(np.logaddexp(0.0, score) - y * score))
-    return float(np.mean((score - y) ** 2))
+    index = {c: i for i, c in enumerate(classes)}
+    return classes, np.array([index[v] for v in labels.tolist()], dtype=np.float64)
 
 
 def _predict(
@@ -118,13 +110,16 @@ def _predict(
     if tuple(model.meta.get("feature_names", ())) != data.feature_names:
         raise InvalidInputError("the data's feature columns differ from the model's", public=True)
     margins = guest_margins(list(ctx.sub("predict").hosts), model, data.features)
-    loss = objective(str(model.meta["objective"]))
+    classes = list(model.meta["classes"])
+    loss = objective(str(model.meta["objective"]), len(classes))
+    scores = loss.link(margins)
+    if loss.multiclass:
+        return Predictions("multiclass", data.ids, scores, data.labels, classes)
     if not loss.binary:
         truth = None if data.labels is None else np.asarray(data.labels, dtype=np.float64)
-        return Predictions("regression", data.ids, margins, truth)
-    classes = list(model.meta["classes"])
+        return Predictions("regression", data.ids, scores, truth)
     truth = None if data.labels is None else (data.labels == classes[1]).astype(np.int64)
-    return Predictions("binary", data.ids, loss.link(margins), truth, classes, params.threshold)
+    return Predictions("binary", data.ids, scores, truth, classes, params.threshold)
 
 
 # -- set-up ------------------------------------------------------------------------------------
@@ -136,10 +131,12 @@ def _start(
     peers = list(ctx.sub("setup").hosts)
     failure: BaseException | None = None
     setup: PartySetup | None = None
+    trees = 0  # the hosts serve this many trees: one per output per round
     try:
         setup = local_setup(params, inputs, "guest")
         if setup.mode == "fit":
-            _targets(objective(params.objective), setup.data["train"].labels)
+            classes, _ = _targets(params, setup.data["train"].labels)
+            trees = params.num_trees * objective(params.objective, len(classes)).outputs
     except (ChaihuoError, ValueError) as exc:
         failure = exc
     hellos: list[dict[str, Any]] = []
@@ -157,7 +154,7 @@ def _start(
             failure = InvalidInputError("; ".join(problems), public=True)  # data-free
     for k, peer in enumerate(peers):
         plan = {} if setup is None else {"mode": setup.mode, "score": setup.score_usage,
-                                         "host_index": k}  # fmt: skip
+                                         "host_index": k, "trees": trees}  # fmt: skip
         send_status(peer, "plan", plan, failure)
     if failure is not None:
         raise failure

@@ -29,6 +29,9 @@ from chaihuo.runtime import Context
 
 __all__ = ["run_host"]
 
+MAX_TREES = 1_000_000
+"""Most trees a host serves in one run (rounds × classes)."""
+
 
 def run_host(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Fit the host's part of the model (or predict with it), following the guest's plan."""
@@ -49,9 +52,10 @@ def run_host(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> di
                            f"job's {ctx.cipher.policy.paillier_bits}")  # fmt: skip
     bins = setup.plan["bins"]
     trees = HostTrees(ctx.sub("trees").guest, key, bins, params.max_depth, lambda: ctx.cipher.pool)
-    for index in range(params.num_trees):
+    total = int(setup.plan["trees"])
+    for index in range(total):
         trees.tree(index)
-        ctx.progress("trees", index + 1, params.num_trees)
+        ctx.progress("trees", index + 1, total)
     part = HostModel(trees.nodes, train.feature_names)
     host_send_bits(ctx.sub("predict").guest, part, score.features)
     return {"model": part.artifact({"max_bin": params.max_bin})}
@@ -86,6 +90,9 @@ def _start(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> Part
     assert setup is not None
     plan = receive_status(peer, "plan", "guest", KIND)
     problems = []
+    trees = plan.get("trees")
+    if setup.mode == "fit" and not (isinstance(trees, int) and 0 <= trees <= MAX_TREES):
+        problems.append(f"the guest's plan asks for {trees!r} trees")
     if plan.get("score") not in setup.data:
         problems.append(f"the host has no `{plan.get('score')}` input to score")
     error = InvalidInputError("; ".join(problems), public=True) if problems else None

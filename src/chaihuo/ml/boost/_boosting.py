@@ -1,0 +1,51 @@
+"""The boosting rounds, shared by the protocol's guest and the plaintext reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from chaihuo.ml.boost._gradients import GradientCoding, Objective
+from chaihuo.ml.boost._grow import SplitSource, grow_tree
+from chaihuo.ml.boost._params import BoostParams
+from chaihuo.ml.boost._tree import Tree, tree_values
+
+__all__ = ["Boosted", "boost"]
+
+Ints = npt.NDArray[np.int64]
+Matrix = npt.NDArray[np.float64]
+BeforeTree = Callable[[int, GradientCoding, Ints, Ints], None]
+"""(tree index, this tree's coding, g_i, h_i) → None: the guest sends [[m_i]] to its hosts."""
+AfterRound = Callable[[int, Matrix], None]
+"""(round, scores after it) → None: metrics and progress."""
+
+
+Boosted = tuple[list[Tree], npt.NDArray[np.float64], Matrix]
+"""(trees, initial scores, training scores)."""
+
+
+def boost(
+    sources: list[SplitSource], loss: Objective, y: npt.NDArray[np.float64], params: BoostParams,
+    *, before_tree: BeforeTree | None = None, after_round: AfterRound | None = None,
+) -> Boosted:  # fmt: skip
+    """`params.num_trees` rounds of one tree per output, from the loss's initial scores; every
+    output's gradients of a round come from the scores before it (as XGBoost)."""
+    init = loss.initial_scores(y)
+    scores = np.tile(init, (len(y), 1))
+    trees: list[Tree] = []
+    for index in range(params.num_trees):
+        update = np.zeros_like(scores)
+        for k, (g, h) in enumerate(loss.gradients(scores, y)):
+            coding = GradientCoding.for_tree(g, h, params.precision_bits)
+            gi, hi = coding.encode(g, h)
+            if before_tree is not None:
+                before_tree(len(trees), coding, gi, hi)
+            tree, leaves = grow_tree(sources, gi, hi, coding, params)
+            trees.append(tree)
+            update[:, k] = tree_values(tree, leaves)
+        scores = scores + update
+        if after_round is not None:
+            after_round(index, scores)
+    return trees, init, scores
