@@ -76,6 +76,7 @@ def run_boost(
     params: BoostParams | dict[str, Any],
     train: Parts | None,
     *,
+    validate: Parts | None = None,
     test: Parts | None = None,
     models: list[Any] | None = None,
     security: SecurityPolicy | None = None,
@@ -104,7 +105,7 @@ def run_boost(
 
             ctx = recording_context(ctx, keep)
         inputs: dict[str, Any] = {}
-        for usage, given in (("train", train), ("test", test)):
+        for usage, given in (("train", train), ("validate", validate), ("test", test)):
             parts = host_rows if usage == "train" and not guest and host_rows else given
             if parts is None:
                 continue

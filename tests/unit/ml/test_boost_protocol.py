@@ -7,6 +7,7 @@ leaf values and predictions: 1e-9 (every split is taken on the same integer sums
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from _sshe_fixtures import TEST_KEYS, synthetic
 from chaihuo.core import InvalidInputError, PartyId, Role
 from chaihuo.crypto.paillier import EncryptedVector, PackedVector
 from chaihuo.federation import Party
-from chaihuo.ml.boost import BoostParams, fit_plaintext
+from chaihuo.ml.boost import BoostParams, GuestModel, HostModel, fit_plaintext
 from chaihuo.ml.boost._gradients import GradientCoding
 from chaihuo.testing import PartyFailedError
 
@@ -77,6 +78,37 @@ def test_softmax_trees_equal_the_reference(tmp_path: Path) -> None:
     where = {key: i for i, key in enumerate(predictions.ids.tolist())}
     ours = np.asarray(predictions.scores)[[where[str(k)] for k in parts.ids.tolist()]]
     np.testing.assert_allclose(ours, reference.predict(parts.guest_x, parts.host_xs), atol=TOL)
+
+
+def test_validation_early_stopping_keeps_the_best_rounds_on_every_party(tmp_path: Path) -> None:
+    parts = _parts(rows=160)
+    train, held = parts.rows(np.arange(100)), parts.rows(np.arange(100, 160))
+    params = {**SMALL, "num_trees": 12, "learning_rate": 1.0, "early_stopping_rounds": 2}
+    run = run_boost(tmp_path, params, train, validate=held, security=TEST_KEYS)
+    guest = GuestModel.from_artifact(run.guest["model"])
+    host = HostModel.from_artifact(run.hosts[0]["model"])
+    reference = _reference(train, {**params, "early_stopping_rounds": None})
+    losses = [
+        float(np.mean(np.logaddexp(0.0, m) - held.y * m)) for m in _round_margins(reference, held)
+    ]
+    best = int(np.argmin(losses))
+    stopped = next(
+        (r for r in range(len(losses)) if r - int(np.argmin(losses[: r + 1])) >= 2), None
+    )
+    assert stopped is not None, "the run should stop early on this data"
+    assert len(guest.trees) == best + 1  # the best round's trees, one per round
+    assert {t for t, _ in host.nodes} <= set(range(best + 1))  # the host dropped the rest
+    for t, tree in enumerate(guest.trees):
+        assert sorted(tree.nodes) == sorted(reference.trees[t].nodes)
+
+
+def _round_margins(reference: Any, parts: Parts) -> list[np.ndarray]:
+    """Validation margins after each round of the reference's trees."""
+    out = []
+    for r in range(len(reference.trees)):
+        partial = dataclasses.replace(reference, trees=reference.trees[: r + 1])
+        out.append(partial.decision_function(parts.guest_x, parts.host_xs)[:, 0])
+    return out
 
 
 def test_squared_error_trees_equal_the_reference(tmp_path: Path) -> None:

@@ -36,10 +36,11 @@ HETERO_SECUREBOOST = ComponentSpec(
     version="1.0",
     description="Vertical gradient-boosted trees of a guest (labels) and one or more hosts: "
     "gradients encrypted under the guest's key, hosts' thresholds kept on the hosts; binary "
-    "or squared-error objective; predicts with `model` + `test`.",
+    "softmax or squared-error objective; validation early stopping; predicts with `model` + "
+    "`test`.",
     params=HeteroSecureBoostParams,
     runners={Role.GUEST: _guest, Role.HOST: _host},
-    optional_inputs=("train", "test", "model"),
+    optional_inputs=("train", "validate", "test", "model"),
     outputs=("model", "predictions"),
     required_roles=frozenset({Role.GUEST, Role.HOST}),
     produces=learner_outputs,

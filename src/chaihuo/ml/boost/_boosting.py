@@ -18,8 +18,8 @@ Ints = npt.NDArray[np.int64]
 Matrix = npt.NDArray[np.float64]
 BeforeTree = Callable[[int, GradientCoding, Ints, Ints], None]
 """(tree index, this tree's coding, g_i, h_i) → None: the guest sends [[m_i]] to its hosts."""
-AfterRound = Callable[[int, Matrix], None]
-"""(round, scores after it) → None: metrics and progress."""
+AfterRound = Callable[[int, list[Tree], Matrix], bool]
+"""(round, its trees, training scores after it) → stop now: metrics, validation, progress."""
 
 
 Boosted = tuple[list[Tree], npt.NDArray[np.float64], Matrix]
@@ -37,6 +37,7 @@ def boost(
     trees: list[Tree] = []
     for index in range(params.num_trees):
         update = np.zeros_like(scores)
+        first = len(trees)
         for k, (g, h) in enumerate(loss.gradients(scores, y)):
             coding = GradientCoding.for_tree(g, h, params.precision_bits)
             gi, hi = coding.encode(g, h)
@@ -46,6 +47,6 @@ def boost(
             trees.append(tree)
             update[:, k] = tree_values(tree, leaves)
         scores = scores + update
-        if after_round is not None:
-            after_round(index, scores)
+        if after_round is not None and after_round(index, trees[first:], scores):
+            break
     return trees, init, scores

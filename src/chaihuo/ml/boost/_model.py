@@ -22,7 +22,7 @@ from chaihuo.ml.boost._messages import NodeBits
 from chaihuo.ml.boost._tree import GUEST, Node, Tree, margins, route
 from chaihuo.runtime import Peer
 
-__all__ = ["KIND", "GuestModel", "HostModel", "guest_margins", "host_send_bits"]
+__all__ = ["KIND", "GuestModel", "HostModel", "guest_margins", "host_send_bits", "tree_sums"]
 
 KIND = "hetero_secureboost"
 Matrix = npt.NDArray[np.float64]
@@ -117,35 +117,57 @@ class HostModel:
             raise InvalidInputError(f"the host's {KIND} model part names unknown columns")
         return cls(nodes, names)
 
-    def decisions(self, features: Matrix) -> npt.NDArray[np.bool_]:
-        """x ≤ cut of every row at every node, in (tree, node) order."""
-        keys = sorted(self.nodes)
+    def decisions(self, features: Matrix, trees: range | None = None) -> npt.NDArray[np.bool_]:
+        """x ≤ cut of every row at every node (of `trees`, default all), in (tree, node)
+        order."""
+        keys = sorted(k for k in self.nodes if trees is None or k[0] in trees)
         out = np.empty((features.shape[0], len(keys)), dtype=bool)
         for i, key in enumerate(keys):
             column, cut = self.nodes[key]
             out[:, i] = features[:, column] <= cut
         return out
 
+    def keep(self, trees: int) -> HostModel:
+        """The part of the first `trees` trees (early stopping keeps the best round's)."""
+        return HostModel({k: v for k, v in self.nodes.items() if k[0] < trees},
+                         self.feature_names)  # fmt: skip
 
-def host_send_bits(peer: Peer, model: HostModel, features: Matrix) -> None:
-    """Host: every node's decision for every row, in one message."""
-    peer.put("node_bits", NodeBits(model.decisions(features)).to_wire())
+
+def host_send_bits(
+    peer: Peer, model: HostModel, features: Matrix, trees: range | None = None
+) -> None:
+    """Host: every node's decision (of `trees`, default all) for every row, in one message."""
+    peer.put("node_bits", NodeBits(model.decisions(features, trees)).to_wire())
 
 
-def guest_margins(peers: list[Peer], model: GuestModel, features: Matrix) -> Matrix:
-    """Guest: raw scores (rows × outputs) from its splits and each host's node bits."""
+def tree_sums(
+    peers: list[Peer], trees: list[Tree], first: int, outputs: int, features: Matrix
+) -> Matrix:
+    """Guest: Σ leaf values (rows × outputs) of `trees`, numbered from `first` (tree t adds to
+    output t mod outputs), from its own splits and each host's node bits for them."""
     rows = features.shape[0]
+    numbered = range(first, first + len(trees))
     columns: list[dict[tuple[int, int], int]] = []
     bits = []
     for owner, peer in enumerate(peers):
-        order = model.host_nodes(owner)
+        order = sorted(
+            (t, k) for t, tree in zip(numbered, trees, strict=True)
+            for k, n in tree.nodes.items() if n.owner == owner and not n.leaf
+        )  # fmt: skip
         columns.append({key: i for i, key in enumerate(order)})
         bits.append(NodeBits.from_wire(peer.get("node_bits"), rows, len(order)).bits)
 
     def decide(tree: int, node_id: int, node: Node, members: npt.NDArray[np.int64]) -> Any:
         if node.owner == GUEST:
             return features[members, node.split] <= node.threshold
-        return bits[node.owner][members, columns[node.owner][(tree, node_id)]]
+        return bits[node.owner][members, columns[node.owner][(first + tree, node_id)]]
 
-    leaves = route(model.trees, rows, decide)
-    return margins(model.trees, leaves, model.init_scores)
+    leaves = route(trees, rows, decide)
+    out = margins(trees, leaves, np.zeros(outputs))
+    return np.roll(out, first % outputs, axis=1) if outputs > 1 else out
+
+
+def guest_margins(peers: list[Peer], model: GuestModel, features: Matrix) -> Matrix:
+    """Guest: raw scores (rows × outputs) from its splits and each host's node bits."""
+    outputs = len(model.init_scores)
+    return model.init_scores + tree_sums(peers, model.trees, 0, outputs, features)

@@ -58,6 +58,11 @@ class BoostParams(BaseModel):
         description="Fractional bits of the encrypted gradients and hessians (24: the "
         "float32 precision XGBoost keeps them in); each bit widens every packed sum.",
     )  # fmt: skip
+    early_stopping_rounds: int | None = Field(
+        None, ge=1,
+        description="With a `validate` input: stop after this many rounds without a lower "
+        "validation loss and keep the trees up to the best round.",
+    )  # fmt: skip
     predict_only: bool = Field(False, description="With `model` (+ `test`): predict only.")
     threshold: float = Field(0.5, gt=0, lt=1, description="Binary decision threshold.")
 

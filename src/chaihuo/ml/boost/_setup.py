@@ -78,7 +78,7 @@ def local_setup(params: BoostParams, inputs: Mapping[str, Any], role: str) -> Pa
         )
     data = {
         usage: _party_data(inputs[usage], host, usage)
-        for usage in ("train", "test")
+        for usage in ("train", "validate", "test")
         if inputs.get(usage) is not None
     }
     return PartySetup("fit", data, None)

@@ -24,15 +24,15 @@ from chaihuo.ml._data import label_classes
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.boost._bins import fit_bins
 from chaihuo.ml.boost._boosting import boost
-from chaihuo.ml.boost._gradients import GradientCoding, objective
+from chaihuo.ml.boost._gradients import GradientCoding, Objective, objective
 from chaihuo.ml.boost._grow import ColumnSource, SplitSource
 from chaihuo.ml.boost._messages import Gradients
-from chaihuo.ml.boost._model import KIND, GuestModel, guest_margins
+from chaihuo.ml.boost._model import KIND, GuestModel, guest_margins, tree_sums
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._remote import HostSource
 from chaihuo.ml.boost._setup import PartySetup, crypto_pool, local_setup, protocol_of
-from chaihuo.ml.boost._tree import GUEST
-from chaihuo.ml.vertical import he, receive_status, send_status
+from chaihuo.ml.boost._tree import GUEST, Tree
+from chaihuo.ml.vertical import EarlyStopping, he, receive_status, send_status
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
@@ -67,11 +67,17 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
             for host in hosts:
                 host.start_tree(index, Gradients(encrypted, coding.slot_bits))
 
-    def report(index: int, scores: np.ndarray) -> None:
+    validation = _Validation(ctx, setup, params, loss)
+
+    def after_round(index: int, grown: list[Tree], scores: np.ndarray) -> bool:
         ctx.metrics.log("loss", loss.loss(scores, y), step=index)
         ctx.progress("trees", index + 1, params.num_trees)
+        return validation.round(index, grown)
 
-    trees, init, _ = boost(sources, loss, y, params, before_tree=send_gradients, after_round=report)
+    trees, init, _ = boost(
+        sources, loss, y, params, before_tree=send_gradients, after_round=after_round
+    )
+    trees = trees[: validation.kept(len(trees))]
     meta = {
         "objective": params.objective, "learning_rate": params.learning_rate,
         "max_depth": params.max_depth, "classes": classes,
@@ -81,6 +87,52 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
     model = GuestModel(trees, init, meta)
     model.meta["host_nodes"] = [len(model.host_nodes(k)) for k in range(len(hosts))]
     return {"model": model.artifact(), "predictions": _predict(ctx, model, setup, params)}
+
+
+class _Validation:
+    """The guest's validation each round: the round's trees on the `validate` rows (hosts send
+    their node bits for them), the validation loss, and early stopping. Every round it tells
+    the hosts whether to go on, and at the end how many trees to keep."""
+
+    def __init__(
+        self, ctx: Context, setup: PartySetup, params: BoostParams, loss: Objective
+    ) -> None:
+        self.channel = ctx.sub("validate")
+        self.metrics = ctx.metrics
+        self.data = setup.data.get("validate")
+        self.loss = loss
+        self.stopping = EarlyStopping(params.early_stopping_rounds, higher=False)
+        self.y = np.zeros(0)
+        self.scores = np.zeros((0, loss.outputs))
+        if self.data is not None:
+            _, self.y = _targets(params, self.data.labels)
+            self.scores = np.tile(loss.initial_scores(self.y), (self.data.rows, 1))
+
+    def round(self, index: int, grown: list[Tree]) -> bool:
+        """Score the round on the validation rows; True to stop."""
+        if self.data is None:
+            return False
+        channel = self.channel.sub(f"round{index}")
+        self.scores = self.scores + tree_sums(
+            list(channel.hosts), grown, index * self.loss.outputs, self.loss.outputs,
+            self.data.features,
+        )  # fmt: skip
+        value = self.loss.loss(self.scores, self.y)
+        self.metrics.log("validation_loss", value, step=index)
+        _, stop = self.stopping.update(value, index)
+        channel.hosts.put("go", not stop)
+        return stop
+
+    def kept(self, grown: int) -> int:
+        """Trees to keep: all, or with early stopping those up to the best validation round;
+        the hosts are told."""
+        if self.data is None:
+            return grown
+        keep = grown
+        if self.stopping.patience is not None:
+            keep = min(grown, (self.stopping.best_epoch + 1) * self.loss.outputs)
+        self.channel.hosts.put("kept", keep)
+        return keep
 
 
 def _targets(params: BoostParams, labels: Any) -> tuple[list[Any], np.ndarray]:
@@ -131,12 +183,15 @@ def _start(
     peers = list(ctx.sub("setup").hosts)
     failure: BaseException | None = None
     setup: PartySetup | None = None
-    trees = 0  # the hosts serve this many trees: one per output per round
+    trees, outputs = 0, 1  # the hosts serve this many trees: one per output per round
     try:
         setup = local_setup(params, inputs, "guest")
         if setup.mode == "fit":
             classes, _ = _targets(params, setup.data["train"].labels)
-            trees = params.num_trees * objective(params.objective, len(classes)).outputs
+            outputs = objective(params.objective, len(classes)).outputs
+            trees = params.num_trees * outputs
+            if "validate" in setup.data:
+                _targets(params, setup.data["validate"].labels)
     except (ChaihuoError, ValueError) as exc:
         failure = exc
     hellos: list[dict[str, Any]] = []
@@ -154,7 +209,8 @@ def _start(
             failure = InvalidInputError("; ".join(problems), public=True)  # data-free
     for k, peer in enumerate(peers):
         plan = {} if setup is None else {"mode": setup.mode, "score": setup.score_usage,
-                                         "host_index": k, "trees": trees}  # fmt: skip
+                                         "host_index": k, "trees": trees, "outputs": outputs,
+                                         "validate": "validate" in setup.data}  # fmt: skip
         send_status(peer, "plan", plan, failure)
     if failure is not None:
         raise failure

@@ -43,7 +43,6 @@ def run_host(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> di
         _check_names(part.feature_names, score.feature_names)
         host_send_bits(ctx.sub("predict").guest, part, score.features)
         return {"model": setup.model}
-    train = setup.data["train"]
     key = ctx.sub("keys").guest.get("public_key")
     if not isinstance(key, PaillierPublicKey):
         raise ProtocolViolationError("the guest's public key is not a Paillier public key")
@@ -52,13 +51,40 @@ def run_host(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> di
                            f"job's {ctx.cipher.policy.paillier_bits}")  # fmt: skip
     bins = setup.plan["bins"]
     trees = HostTrees(ctx.sub("trees").guest, key, bins, params.max_depth, lambda: ctx.cipher.pool)
-    total = int(setup.plan["trees"])
-    for index in range(total):
-        trees.tree(index)
-        ctx.progress("trees", index + 1, total)
-    part = HostModel(trees.nodes, train.feature_names)
+    part = _serve(ctx, setup, trees)
     host_send_bits(ctx.sub("predict").guest, part, score.features)
     return {"model": part.artifact({"max_bin": params.max_bin})}
+
+
+def _serve(ctx: Context, setup: PartySetup, trees: HostTrees) -> HostModel:
+    """Every tree of the guest's plan, round by round; with a `validate` input, the round's
+    node bits on its rows, the guest's go-on after each round, and the trees it keeps."""
+    total, outputs = int(setup.plan["trees"]), int(setup.plan["outputs"])
+    names = setup.data["train"].feature_names
+    validate = setup.data.get("validate") if setup.plan.get("validate") else None
+    channel = ctx.sub("validate")
+    grown = 0
+    for index in range(total // outputs):
+        for _ in range(outputs):
+            trees.tree(grown)
+            grown += 1
+        ctx.progress("trees", grown, total)
+        if validate is not None:
+            peer = channel.sub(f"round{index}").guest
+            part = HostModel(trees.nodes, names)
+            host_send_bits(peer, part, validate.features, range(grown - outputs, grown))
+            go = peer.get("go")
+            if not isinstance(go, bool):
+                raise ProtocolViolationError("the guest's go-on after a round is not a boolean")
+            if not go:
+                break
+    part = HostModel(trees.nodes, names)
+    if validate is None:
+        return part
+    kept = channel.guest.get("kept")
+    if not isinstance(kept, int) or isinstance(kept, bool) or not 0 <= kept <= grown:
+        raise ProtocolViolationError(f"the guest keeps {kept!r} of {grown} trees")
+    return part.keep(kept)
 
 
 def _check_names(saved: tuple[str, ...], data: tuple[str, ...]) -> None:
@@ -90,9 +116,14 @@ def _start(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> Part
     assert setup is not None
     plan = receive_status(peer, "plan", "guest", KIND)
     problems = []
-    trees = plan.get("trees")
-    if setup.mode == "fit" and not (isinstance(trees, int) and 0 <= trees <= MAX_TREES):
-        problems.append(f"the guest's plan asks for {trees!r} trees")
+    trees, outputs = plan.get("trees"), plan.get("outputs")
+    if setup.mode == "fit" and not (
+        isinstance(trees, int) and 0 <= trees <= MAX_TREES
+        and isinstance(outputs, int) and outputs >= 1 and trees % outputs == 0
+    ):  # fmt: skip
+        problems.append(f"the guest's plan asks for {trees!r} trees of {outputs!r} outputs")
+    if setup.mode == "fit" and plan.get("validate") and "validate" not in setup.data:
+        problems.append("the host has no `validate` input")
     if plan.get("score") not in setup.data:
         problems.append(f"the host has no `{plan.get('score')}` input to score")
     error = InvalidInputError("; ".join(problems), public=True) if problems else None
