@@ -160,7 +160,9 @@ def assert_same_trees(run: BoostRun, reference: PlainBoost, tol: float = 1e-9) -
             if node.leaf:
                 assert node.value is not None and want.value is not None
                 assert abs(node.value - want.value) <= tol, f"tree {t} leaf {k}"
-            elif node.owner == GUEST:
+                continue
+            assert abs(node.gain - want.gain) <= tol * max(1.0, abs(want.gain)), f"gain {k}"
+            if node.owner == GUEST:
                 assert (node.split, node.threshold) == (want.split, want.threshold)
             else:
                 assert hosts[node.owner].nodes[(t, k)] == reference.host_split(

@@ -60,6 +60,11 @@ def test_trees_equal_the_plaintext_reference(tmp_path: Path, hosts: int) -> None
     assert_same_trees(run, reference, TOL)
     owners = {n.owner for t in reference.trees for n in t.nodes.values() if not n.leaf}
     assert owners >= {-1, *range(hosts)}, "every party's columns should win some split"
+    importance = run.guest["model"].meta["importance"]  # host features anonymous: host:<party>
+    assert set(importance) <= {*parts.guest_names, "host:10000", "host:10001"}
+    for k in range(hosts):
+        host_splits = sum(run.hosts[k]["model"].meta["split_counts"].values())
+        assert importance[f"host:{10000 + k}"]["splits"] == host_splits
     np.testing.assert_allclose(
         in_order(run.guest["predictions"], parts.ids),
         reference.predict(parts.guest_x, parts.host_xs), rtol=0, atol=TOL,

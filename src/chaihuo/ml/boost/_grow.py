@@ -153,7 +153,7 @@ def grow_tree(
                 for node, left in source.directions(level, chosen).items():
                     rows_here = level.members[node]
                     positions[rows_here] = np.where(left, 2 * node + 1, 2 * node + 2)
-                    tree.nodes[node] = _internal(source, chosen[node])
+                    tree.nodes[node] = _internal(source, winners[node][1])
         for node, rows_here in level.members.items():
             if node not in winners:
                 tree.nodes[node] = Node(value=leaf_value(level.sums[node], scale, params))
@@ -167,8 +167,8 @@ def grow_tree(
     return tree, leaf_of_row
 
 
-def _internal(source: SplitSource, candidate: int) -> Node:
+def _internal(source: SplitSource, split: Split) -> Node:
     if source.owner == GUEST and isinstance(source, ColumnSource):
-        column, cut = source.column_and_cut(candidate)
-        return Node(owner=GUEST, split=column, threshold=cut)
-    return Node(owner=source.owner, split=candidate)
+        column, cut = source.column_and_cut(split.candidate)
+        return Node(owner=GUEST, split=column, threshold=cut, gain=split.gain)
+    return Node(owner=source.owner, split=split.candidate, gain=split.gain)

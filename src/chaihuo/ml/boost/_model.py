@@ -44,6 +44,21 @@ class GuestModel:
             if n.owner == owner and not n.leaf
         )  # fmt: skip
 
+    def importance(self, hosts: list[str]) -> dict[str, dict[str, float]]:
+        """Split count and total gain per guest feature (by name) and per host (its features
+        anonymous to the guest: `host:<party>`)."""
+        names = [str(n) for n in self.meta.get("feature_names", [])]
+        out: dict[str, dict[str, float]] = {}
+        for tree in self.trees:
+            for node in tree.nodes.values():
+                if node.leaf:
+                    continue
+                key = names[node.split] if node.owner == GUEST else f"host:{hosts[node.owner]}"
+                entry = out.setdefault(key, {"splits": 0.0, "gain": 0.0})
+                entry["splits"] += 1
+                entry["gain"] += node.gain
+        return dict(sorted(out.items(), key=lambda item: -item[1]["gain"]))
+
     def artifact(self) -> ModelArtifact:
         """The saved form."""
         rows = [
@@ -59,6 +74,7 @@ class GuestModel:
             "value": np.array(
                 [n.value if n.value is not None else np.nan for _, _, n in rows], dtype=np.float64
             ),
+            "gain": np.array([n.gain for _, _, n in rows], dtype=np.float64),
         }
         meta = {**self.meta, "init_scores": [float(v) for v in self.init_scores],
                 "trees": len(self.trees)}  # fmt: skip
@@ -69,10 +85,12 @@ class GuestModel:
         """Rebuild the trees, refusing an artifact whose arrays do not line up."""
         try:
             columns = [model.arrays[k] for k in ("tree", "node", "owner", "split", "threshold")]
-            leaf, value = model.arrays["leaf"], model.arrays["value"]
+            leaf, value, gain = (model.arrays[k] for k in ("leaf", "value", "gain"))
             trees = [Tree() for _ in range(int(model.meta["trees"]))]
-            for t, k, owner, split, cut, is_leaf, v in zip(*columns, leaf, value, strict=True):
-                node = Node(int(owner), int(split), float(cut), float(v) if is_leaf else None)
+            rows = zip(*columns, leaf, value, gain, strict=True)
+            for t, k, owner, split, cut, is_leaf, v, g in rows:
+                node = Node(int(owner), int(split), float(cut), float(v) if is_leaf else None,
+                            float(g))  # fmt: skip
                 trees[int(t)].nodes[int(k)] = node
             init = np.array([float(v) for v in model.meta["init_scores"]], dtype=np.float64)
             if not len(init) or len(trees) % len(init):
@@ -98,8 +116,12 @@ class HostModel:
             "column": np.array([self.nodes[key][0] for key in keys], dtype=np.int32),
             "threshold": np.array([self.nodes[key][1] for key in keys], dtype=np.float64),
         }
-        return ModelArtifact(KIND, "host", {**meta, "feature_names": list(self.feature_names)},
-                             arrays)  # fmt: skip
+        splits: dict[str, int] = {}
+        for column, _ in self.nodes.values():
+            name = self.feature_names[column]
+            splits[name] = splits.get(name, 0) + 1
+        meta = {**meta, "feature_names": list(self.feature_names), "split_counts": splits}
+        return ModelArtifact(KIND, "host", meta, arrays)
 
     @classmethod
     def from_artifact(cls, model: ModelArtifact) -> HostModel:

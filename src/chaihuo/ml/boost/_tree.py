@@ -26,12 +26,13 @@ Decide = Callable[[int, int, "Node", Ints], npt.NDArray[np.bool_]]
 
 @dataclass(frozen=True)
 class Node:
-    """An internal node (owner, split, threshold) or a leaf (value)."""
+    """An internal node (owner, split, threshold, the split's gain) or a leaf (value)."""
 
     owner: int = GUEST
     split: int = -1
     threshold: float = float("nan")
     value: float | None = None
+    gain: float = float("nan")
 
     @property
     def leaf(self) -> bool:

@@ -86,6 +86,7 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
     }  # fmt: skip
     model = GuestModel(trees, init, meta)
     model.meta["host_nodes"] = [len(model.host_nodes(k)) for k in range(len(hosts))]
+    model.meta["importance"] = model.importance([str(p.party_id) for p in ctx.hosts.parties])
     return {"model": model.artifact(), "predictions": _predict(ctx, model, setup, params)}
 
 
