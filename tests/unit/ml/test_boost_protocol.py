@@ -116,6 +116,34 @@ def _round_margins(reference: Any, parts: Parts) -> list[np.ndarray]:
     return out
 
 
+def _with_missing(parts: Parts, share: float = 0.2) -> Parts:
+    rng = np.random.default_rng(4)
+    for x in (parts.guest_x, *parts.host_xs):
+        x[rng.random(x.shape) < share] = np.nan
+    return parts
+
+
+def test_missing_cells_learn_a_direction_and_match_the_reference(tmp_path: Path) -> None:
+    parts = _with_missing(_parts(rows=160))
+    params = {**SMALL, "use_missing": True}
+    run = run_boost(tmp_path, params, parts, security=TEST_KEYS)
+    reference = _reference(parts, params)
+    assert_same_trees(run, reference, TOL)
+    directions = {n.missing_left for t in reference.trees for n in t.nodes.values() if not n.leaf}
+    assert directions == {False, True}, "some splits should send missing cells left"
+    np.testing.assert_allclose(
+        in_order(run.guest["predictions"], parts.ids),
+        reference.predict(parts.guest_x, parts.host_xs), rtol=0, atol=TOL,
+    )  # fmt: skip
+
+
+def test_missing_cells_are_refused_without_use_missing(tmp_path: Path) -> None:
+    errors = _failures(lambda: run_boost(tmp_path, SMALL, _with_missing(_parts()),
+                                         security=TEST_KEYS))  # fmt: skip
+    for error in errors.values():
+        assert isinstance(error, InvalidInputError) and "missing" in str(error)
+
+
 def test_squared_error_trees_equal_the_reference(tmp_path: Path) -> None:
     parts = _parts()
     parts.y = parts.guest_x[:, 0] * 3.0 + parts.hosts[0][0][:, 1] ** 2 + 150.0

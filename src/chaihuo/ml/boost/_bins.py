@@ -1,58 +1,122 @@
-"""Each party's own binning: cut points per feature column and the bin index of every cell."""
+"""Each party's own binning: cut points per feature column, the bin of every cell, candidates."""
 
 # A candidate split of feature j is "x ≤ cuts_j[b]" for b < len(cuts_j): bin b and the bins
 # before it go left. Columns with at most `max_bin` distinct values cut between every two
 # values; others at the (1..max_bin−1)/max_bin quantiles (duplicates merged), as a histogram
 # GBDT does. Cuts never leave their party: a host's thresholds stay on the host.
+# With `use_missing`, a missing cell falls in a bin of its own after the others, and every
+# cut is a candidate twice — missing values going right, then left (the learned default
+# direction) — plus "is missing" (every present value left); every column has these
+# candidates whether it has missing cells or not, so their number says nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Bins", "bin_columns", "fit_bins"]
+__all__ = ["Bins", "Candidate", "bin_columns", "fit_bins", "goes_left"]
+
+_T = TypeVar("_T")
+Cuts = tuple[npt.NDArray[np.float64], ...]
+
+
+class Candidate(NamedTuple):
+    """One candidate split: column, last bin going left, and where missing cells go."""
+
+    column: int
+    bin: int
+    missing_left: bool
 
 
 @dataclass(frozen=True)
 class Bins:
-    """Cut points of every column and the binned training matrix."""
+    """Cut points of every column, the binned training matrix, and whether cells may be
+    missing (then each column has a last, missing bin)."""
 
-    cuts: tuple[npt.NDArray[np.float64], ...]
+    cuts: Cuts
     binned: npt.NDArray[np.int32]
+    missing: bool = False
 
     @property
     def counts(self) -> list[int]:
-        """Bins per column (cuts + 1)."""
-        return [len(c) + 1 for c in self.cuts]
+        """Bins per column: cuts + 1, and the missing bin."""
+        return [len(c) + 1 + self.missing for c in self.cuts]
 
     @property
-    def candidates(self) -> list[tuple[int, int]]:
-        """Every candidate split as (column, bin), column by column."""
-        return [(j, b) for j, cuts in enumerate(self.cuts) for b in range(len(cuts))]
+    def candidates(self) -> list[Candidate]:
+        """Every candidate split, column by column, cut by cut."""
+        out = []
+        for j, cuts in enumerate(self.cuts):
+            for b in range(len(cuts)):
+                out.append(Candidate(j, b, False))
+                if self.missing:
+                    out.append(Candidate(j, b, True))
+            if self.missing:
+                out.append(Candidate(j, len(cuts), False))
+        return out
+
+    def threshold(self, candidate: Candidate) -> float:
+        """x ≤ threshold goes left (+inf: every present value, for "is missing")."""
+        cuts = self.cuts[candidate.column]
+        return float(cuts[candidate.bin]) if candidate.bin < len(cuts) else float("inf")
+
+    def left_values(
+        self, histogram: list[list[_T]], add: Callable[[_T, _T], _T], zero: _T
+    ) -> list[_T]:
+        """The value left of every candidate (in `candidates` order) from one node's
+        histogram (per column, per bin): the sum over bins up to the cut, plus the missing
+        bin's when missing cells go left."""
+        out = []
+        for j, bins in enumerate(histogram):
+            present = len(self.cuts[j]) + 1
+            running, prefix = zero, []
+            for value in bins[:present]:
+                running = add(running, value)
+                prefix.append(running)
+            for b in range(present - 1 + self.missing):
+                out.append(prefix[b])
+                if self.missing and b < present - 1:
+                    out.append(add(prefix[b], bins[present]))
+        return out
+
+
+def goes_left(binned: npt.NDArray[np.int32], candidate: Candidate, missing_bin: int) -> Mask:
+    """Which binned cells of the candidate's column go left."""
+    left: Mask = binned <= candidate.bin
+    if candidate.missing_left:
+        left |= binned == missing_bin
+    return left
+
+
+Mask = npt.NDArray[np.bool_]
 
 
 def _cuts(column: npt.NDArray[np.float64], max_bin: int) -> npt.NDArray[np.float64]:
-    values = np.unique(column)
+    values = np.unique(column[~np.isnan(column)])
     if len(values) <= max_bin:
         return values[:-1].astype(np.float64)
-    quantiles = np.unique(np.quantile(column, np.arange(1, max_bin) / max_bin))
+    present = column[~np.isnan(column)]
+    quantiles = np.unique(np.quantile(present, np.arange(1, max_bin) / max_bin))
     kept: npt.NDArray[np.float64] = quantiles[quantiles < values[-1]].astype(np.float64)
     return kept
 
 
-def bin_columns(
-    features: npt.NDArray[np.float64], cuts: tuple[npt.NDArray[np.float64], ...]
-) -> npt.NDArray[np.int32]:
-    """The bin of every cell: the number of cut points strictly below the value."""
+def bin_columns(features: npt.NDArray[np.float64], cuts: Cuts) -> npt.NDArray[np.int32]:
+    """The bin of every cell: the number of cut points strictly below the value; a missing
+    cell's bin is len(cuts) + 1."""
     binned = np.empty(features.shape, dtype=np.int32)
     for j, column_cuts in enumerate(cuts):
-        binned[:, j] = np.searchsorted(column_cuts, features[:, j], side="left")
+        column = features[:, j]
+        binned[:, j] = np.searchsorted(column_cuts, column, side="left")
+        binned[np.isnan(column), j] = len(column_cuts) + 1
     return binned
 
 
-def fit_bins(features: npt.NDArray[np.float64], max_bin: int) -> Bins:
+def fit_bins(features: npt.NDArray[np.float64], max_bin: int, missing: bool = False) -> Bins:
     """Cut points of each column of `features` and its binned matrix."""
     cuts = tuple(_cuts(features[:, j], max_bin) for j in range(features.shape[1]))
-    return Bins(cuts, bin_columns(features, cuts))
+    return Bins(cuts, bin_columns(features, cuts), missing)

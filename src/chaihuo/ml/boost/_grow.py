@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.ml.boost._bins import Bins
+from chaihuo.ml.boost._bins import Bins, goes_left
 from chaihuo.ml.boost._gradients import GradientCoding
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._split import NodeSums, Split, best_split, cumulative_sums, leaf_value
@@ -83,9 +83,7 @@ class ColumnSource:
         scale = 2.0**-level.coding.precision
         best: dict[int, Split] = {}
         for node in level.active:
-            grad, hess, count = cumulative_sums(
-                self.bins.binned, self.bins.counts, level.members[node], level.gi, level.hi
-            )
+            grad, hess, count = cumulative_sums(self.bins, level.members[node], level.gi, level.hi)
             split = best_split(
                 level.sums[node], grad, hess, count, level.coding.offset, scale, params
             )
@@ -99,18 +97,19 @@ class ColumnSource:
     def directions(self, level: Level, chosen: dict[int, int]) -> dict[int, Mask]:
         """x ≤ cut for each chosen node's members."""
         out = {}
-        for node, candidate in chosen.items():
-            column, cut = self._candidates[candidate]
-            out[node] = self.bins.binned[level.members[node], column] <= cut
+        for node, index in chosen.items():
+            candidate = self._candidates[index]
+            column = self.bins.binned[level.members[node], candidate.column]
+            out[node] = goes_left(column, candidate, len(self.bins.cuts[candidate.column]) + 1)
         return out
 
     def close_tree(self) -> None:
         """Nothing to tell."""
 
-    def column_and_cut(self, candidate: int) -> tuple[int, float]:
-        """The column and threshold of a candidate."""
-        column, cut = self._candidates[candidate]
-        return column, float(self.bins.cuts[column][cut])
+    def column_and_cut(self, index: int) -> tuple[int, float, bool]:
+        """The column, threshold and missing cells' direction of a candidate."""
+        candidate = self._candidates[index]
+        return candidate.column, self.bins.threshold(candidate), candidate.missing_left
 
 
 def _level(  # noqa: PLR0917 - one depth's state
@@ -169,6 +168,6 @@ def grow_tree(
 
 def _internal(source: SplitSource, split: Split) -> Node:
     if source.owner == GUEST and isinstance(source, ColumnSource):
-        column, cut = source.column_and_cut(split.candidate)
-        return Node(owner=GUEST, split=column, threshold=cut, gain=split.gain)
+        column, cut, missing_left = source.column_and_cut(split.candidate)
+        return Node(GUEST, column, cut, gain=split.gain, missing_left=missing_left)
     return Node(owner=source.owner, split=split.candidate, gain=split.gain)

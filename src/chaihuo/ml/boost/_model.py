@@ -75,6 +75,7 @@ class GuestModel:
                 [n.value if n.value is not None else np.nan for _, _, n in rows], dtype=np.float64
             ),
             "gain": np.array([n.gain for _, _, n in rows], dtype=np.float64),
+            "missing_left": np.array([n.missing_left for _, _, n in rows], dtype=np.int8),
         }
         meta = {**self.meta, "init_scores": [float(v) for v in self.init_scores],
                 "trees": len(self.trees)}  # fmt: skip
@@ -85,12 +86,12 @@ class GuestModel:
         """Rebuild the trees, refusing an artifact whose arrays do not line up."""
         try:
             columns = [model.arrays[k] for k in ("tree", "node", "owner", "split", "threshold")]
-            leaf, value, gain = (model.arrays[k] for k in ("leaf", "value", "gain"))
+            extra = (model.arrays[k] for k in ("leaf", "value", "gain", "missing_left"))
             trees = [Tree() for _ in range(int(model.meta["trees"]))]
-            rows = zip(*columns, leaf, value, gain, strict=True)
-            for t, k, owner, split, cut, is_leaf, v, g in rows:
+            rows = zip(*columns, *extra, strict=True)
+            for t, k, owner, split, cut, is_leaf, v, g, ml in rows:
                 node = Node(int(owner), int(split), float(cut), float(v) if is_leaf else None,
-                            float(g))  # fmt: skip
+                            float(g), bool(ml))  # fmt: skip
                 trees[int(t)].nodes[int(k)] = node
             init = np.array([float(v) for v in model.meta["init_scores"]], dtype=np.float64)
             if not len(init) or len(trees) % len(init):
@@ -102,9 +103,10 @@ class GuestModel:
 
 @dataclass
 class HostModel:
-    """A host's part: (tree, node) → (column, cut) of each node it splits."""
+    """A host's part: (tree, node) → (column, cut, missing cells go left) of each node it
+    splits."""
 
-    nodes: dict[tuple[int, int], tuple[int, float]]
+    nodes: dict[tuple[int, int], tuple[int, float, bool]]
     feature_names: tuple[str, ...]
 
     def artifact(self, meta: dict[str, Any]) -> ModelArtifact:
@@ -115,9 +117,10 @@ class HostModel:
             "node": np.array([k for _, k in keys], dtype=np.int32),
             "column": np.array([self.nodes[key][0] for key in keys], dtype=np.int32),
             "threshold": np.array([self.nodes[key][1] for key in keys], dtype=np.float64),
+            "missing_left": np.array([self.nodes[key][2] for key in keys], dtype=np.int8),
         }
         splits: dict[str, int] = {}
-        for column, _ in self.nodes.values():
+        for column, _, _ in self.nodes.values():
             name = self.feature_names[column]
             splits[name] = splits.get(name, 0) + 1
         meta = {**meta, "feature_names": list(self.feature_names), "split_counts": splits}
@@ -128,14 +131,16 @@ class HostModel:
         """Rebuild the node table."""
         try:
             names = tuple(str(n) for n in model.meta["feature_names"])
-            columns = [model.arrays[k] for k in ("tree", "node", "column", "threshold")]
+            columns = [
+                model.arrays[k] for k in ("tree", "node", "column", "threshold", "missing_left")
+            ]
             nodes = {
-                (int(t), int(k)): (int(c), float(cut))
-                for t, k, c, cut in zip(*columns, strict=True)
+                (int(t), int(k)): (int(c), float(cut), bool(ml))
+                for t, k, c, cut, ml in zip(*columns, strict=True)
             }
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidInputError(f"the host's {KIND} model part is malformed: {exc}") from exc
-        if any(not 0 <= c < len(names) for c, _ in nodes.values()):
+        if any(not 0 <= c < len(names) for c, _, _ in nodes.values()):
             raise InvalidInputError(f"the host's {KIND} model part names unknown columns")
         return cls(nodes, names)
 
@@ -145,8 +150,9 @@ class HostModel:
         keys = sorted(k for k in self.nodes if trees is None or k[0] in trees)
         out = np.empty((features.shape[0], len(keys)), dtype=bool)
         for i, key in enumerate(keys):
-            column, cut = self.nodes[key]
-            out[:, i] = features[:, column] <= cut
+            column, cut, missing_left = self.nodes[key]
+            values = features[:, column]
+            out[:, i] = (values <= cut) | (np.isnan(values) & missing_left)
         return out
 
     def keep(self, trees: int) -> HostModel:
@@ -181,7 +187,7 @@ def tree_sums(
 
     def decide(tree: int, node_id: int, node: Node, members: npt.NDArray[np.int64]) -> Any:
         if node.owner == GUEST:
-            return features[members, node.split] <= node.threshold
+            return node.left(features[members, node.split])
         return bits[node.owner][members, columns[node.owner][(first + tree, node_id)]]
 
     leaves = route(trees, rows, decide)

@@ -58,6 +58,11 @@ class BoostParams(BaseModel):
         description="Fractional bits of the encrypted gradients and hessians (24: the "
         "float32 precision XGBoost keeps them in); each bit widens every packed sum.",
     )  # fmt: skip
+    use_missing: bool = Field(
+        False,
+        description="Accept missing cells: each split learns where they go (FATE's "
+        "use_missing); doubles the candidates each host sends. Off: missing cells are refused.",
+    )
     early_stopping_rounds: int | None = Field(
         None, ge=1,
         description="With a `validate` input: stop after this many rounds without a lower "

@@ -29,8 +29,8 @@ class PlainBoost:
     guest: ColumnSource
     hosts: list[ColumnSource]
 
-    def host_split(self, owner: int, split: int) -> tuple[int, float]:
-        """(column, threshold) of a host node."""
+    def host_split(self, owner: int, split: int) -> tuple[int, float, bool]:
+        """(column, threshold, missing cells go left) of a host node."""
         return self.hosts[owner].column_and_cut(split)
 
     def decision_function(self, guest_x: Matrix, host_xs: list[Matrix]) -> Matrix:
@@ -40,11 +40,11 @@ class PlainBoost:
             tree: int, node_id: int, node: Node, rows: npt.NDArray[np.int64]
         ) -> npt.NDArray[np.bool_]:
             if node.owner == GUEST:
-                left: npt.NDArray[np.bool_] = guest_x[rows, node.split] <= node.threshold
-                return left
-            column, cut = self.host_split(node.owner, node.split)
-            right: npt.NDArray[np.bool_] = host_xs[node.owner][rows, column] <= cut
-            return right
+                return node.left(guest_x[rows, node.split])
+            column, cut, missing_left = self.host_split(node.owner, node.split)
+            values = host_xs[node.owner][rows, column]
+            left: npt.NDArray[np.bool_] = (values <= cut) | (np.isnan(values) & missing_left)
+            return left
 
         leaves = route(self.trees, guest_x.shape[0], decide)
         return margins(self.trees, leaves, self.init_scores)
@@ -62,8 +62,9 @@ def fit_plaintext(
     labels = np.asarray(y, dtype=np.float64)
     loss = objective(params.objective, int(labels.max()) + 1 if len(labels) else 1)
     loss.check_labels(labels)
-    guest = ColumnSource(GUEST, fit_bins(guest_x, params.max_bin))
-    hosts = [ColumnSource(k, fit_bins(x, params.max_bin)) for k, x in enumerate(host_xs)]
+    missing = params.use_missing
+    guest = ColumnSource(GUEST, fit_bins(guest_x, params.max_bin, missing))
+    hosts = [ColumnSource(k, fit_bins(x, params.max_bin, missing)) for k, x in enumerate(host_xs)]
     sources: list[SplitSource] = [guest, *hosts]
     trees, init, _ = boost(sources, loss, labels, params)
     return PlainBoost(loss, init, trees, guest, hosts)

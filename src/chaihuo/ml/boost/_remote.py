@@ -27,7 +27,7 @@ from chaihuo.crypto.paillier import (
     PaillierPublicKey,
 )
 from chaihuo.federation import ProtocolViolationError
-from chaihuo.ml.boost._bins import Bins
+from chaihuo.ml.boost._bins import Bins, goes_left
 from chaihuo.ml.boost._grow import Level
 from chaihuo.ml.boost._messages import (
     Chosen,
@@ -162,7 +162,7 @@ class HostTrees:
         """split id → (column, bin), column by column: the guest sees only the id. Ties
         between candidates (equal sums: the same rows, or on the first tree the same label
         counts) go to the lowest id, as in the reference, so both keep the same threshold."""
-        self.nodes: dict[tuple[int, int], tuple[int, float]] = {}
+        self.nodes: dict[tuple[int, int], tuple[int, float, bool]] = {}
 
     @property
     def rows(self) -> int:
@@ -189,9 +189,13 @@ class HostTrees:
             )
             bits = []
             for node, split in zip(chosen.nodes.tolist(), chosen.splits.tolist(), strict=True):
-                column, cut = self.split_ids[split]
-                self.nodes[(index, node)] = (column, float(self.bins.cuts[column][cut]))
-                bits.append(self.bins.binned[members[node], column] <= cut)
+                candidate = self.split_ids[split]
+                column = candidate.column
+                threshold = self.bins.threshold(candidate)
+                self.nodes[(index, node)] = (column, threshold, candidate.missing_left)
+                missing_bin = len(self.bins.cuts[column]) + 1
+                bits.append(goes_left(self.bins.binned[members[node], column], candidate,
+                                      missing_bin))  # fmt: skip
             mask = np.concatenate(bits) if bits else np.zeros(0, dtype=bool)
             channel.put(f"directions{depth}", Directions(mask).to_wire())
             previous = histograms
@@ -238,15 +242,7 @@ class HostTrees:
         nsq = self.key.nsquare
         values: list[mpz] = []
         for node in level.send.tolist():
-            prefix = []
-            for bins in histograms[node]:
-                running = mpz(1)
-                column = []
-                for b in bins[:-1]:
-                    running = running * b % nsq
-                    column.append(running)
-                prefix.append(column)
-            values.extend(prefix[column][cut] for column, cut in self.split_ids)
+            values.extend(self.bins.left_values(histograms[node], lambda a, b: a * b % nsq, mpz(1)))
         vector = EncryptedVector(self.key, values, exponent=0, bound_bits=slot_bits, codec=he.CODEC)
         work = len(values) * slot_bits  # squarings of the packing, spread when they pay
         pool = self.pool() if work >= PACK_POOL_FROM else None

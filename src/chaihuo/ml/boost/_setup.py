@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from chaihuo.core import InvalidInputError
 from chaihuo.crypto.paillier import PaillierPool
 from chaihuo.ml._artifacts import ModelArtifact
@@ -46,9 +48,12 @@ def protocol_of(params: BoostParams) -> dict[str, Any]:
     return {name: getattr(params, name) for name in PROTOCOL_FIELDS}
 
 
-def _party_data(dataset: object, host: bool, usage: str) -> PartyData:
+def _party_data(dataset: object, host: bool, usage: str, missing: bool) -> PartyData:
     arrays = training_arrays(dataset, host=host, usage=usage, component=KIND)
-    check_features(arrays.feature_names, arrays.features, usage)
+    if not missing:
+        check_features(arrays.feature_names, arrays.features, usage)
+    elif np.isinf(arrays.features).any():
+        raise InvalidInputError(f"`{usage}` data has infinite feature values", public=True)
     return PartyData(
         arrays.ids, arrays.features, arrays.labels, arrays.feature_names, id_digest(arrays.ids)
     )
@@ -66,7 +71,9 @@ def local_setup(params: BoostParams, inputs: Mapping[str, Any], role: str) -> Pa
         usage = "test" if inputs.get("test") is not None else "train"
         if inputs.get(usage) is None:
             raise InvalidInputError("predicting needs a `test` input", public=True)
-        return PartySetup("predict", {usage: _party_data(inputs[usage], host, usage)}, model)
+        return PartySetup(
+            "predict", {usage: _party_data(inputs[usage], host, usage, params.use_missing)}, model
+        )
     if inputs.get("train") is None:
         raise InvalidInputError(f"{KIND} needs a `train` input (or a model to predict)",
                                 public=True)  # fmt: skip
@@ -77,7 +84,7 @@ def local_setup(params: BoostParams, inputs: Mapping[str, Any], role: str) -> Pa
             public=True,
         )
     data = {
-        usage: _party_data(inputs[usage], host, usage)
+        usage: _party_data(inputs[usage], host, usage, params.use_missing)
         for usage in ("train", "validate", "test")
         if inputs.get(usage) is not None
     }

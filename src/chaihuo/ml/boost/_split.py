@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from chaihuo.ml.boost._bins import Bins
 from chaihuo.ml.boost._params import BoostParams
 
 __all__ = ["NodeSums", "Split", "best_split", "cumulative_sums", "leaf_value"]
@@ -38,22 +39,29 @@ class Split:
     gain: float
 
 
-def cumulative_sums(
-    binned: npt.NDArray[np.int32], counts: list[int], rows: Ints, gi: Ints, hi: Ints
-) -> tuple[Ints, Ints, Ints]:
-    """(Σg_i, Σh_i, count) left of every candidate (column by column, bin by bin) of a node:
-    the rows' histogram per column, summed up to each cut."""
-    width = max(counts)
+def cumulative_sums(bins: Bins, rows: Ints, gi: Ints, hi: Ints) -> tuple[Ints, Ints, Ints]:
+    """(Σg_i, Σh_i, count) left of every candidate of a node (in `bins.candidates` order):
+    the rows' histogram per column summed up to each cut, plus the missing bin when
+    missing cells go left."""
+    binned = bins.binned
+    width = max(bins.counts)
     keys = (np.arange(binned.shape[1], dtype=np.int64) * width)[None, :] + binned[rows]
     size = width * binned.shape[1]
+    candidates = bins.candidates
+    column = np.array([c.column for c in candidates], dtype=np.int64)
+    cut = np.array([c.bin for c in candidates], dtype=np.int64)
+    left = np.array([c.missing_left for c in candidates], dtype=bool)
+    missing_bin = np.array([len(bins.cuts[j]) + 1 for j in column.tolist()], dtype=np.int64)
     sums = []
     for weights in (gi[rows], hi[rows], np.ones(len(rows), dtype=np.int64)):
         hist = np.zeros(size, dtype=np.int64)
         np.add.at(hist, keys.reshape(-1), np.repeat(weights, binned.shape[1]))
-        sums.append(np.cumsum(hist.reshape(binned.shape[1], width), axis=1))
-    keep = [(j, b) for j, c in enumerate(counts) for b in range(c - 1)]
-    index = (np.array([j for j, _ in keep], dtype=np.int64), np.array([b for _, b in keep]))
-    return sums[0][index], sums[1][index], sums[2][index]
+        table = hist.reshape(binned.shape[1], width)
+        total = np.cumsum(table, axis=1)[column, cut]
+        if bins.missing:
+            total = total + np.where(left, table[column, np.minimum(missing_bin, width - 1)], 0)
+        sums.append(total)
+    return sums[0], sums[1], sums[2]
 
 
 def _score(grad: Vector, hess: Vector, params: BoostParams) -> Vector:

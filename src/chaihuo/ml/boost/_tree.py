@@ -33,6 +33,13 @@ class Node:
     threshold: float = float("nan")
     value: float | None = None
     gain: float = float("nan")
+    missing_left: bool = False
+    """Where a missing cell goes (the guest's own splits; a host keeps its own)."""
+
+    def left(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Which of a column's values go left at this (guest) node."""
+        going: npt.NDArray[np.bool_] = values <= self.threshold
+        return going | (np.isnan(values) & self.missing_left)
 
     @property
     def leaf(self) -> bool:

@@ -57,7 +57,7 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
         for k, (peer, hello) in enumerate(zip(channel.hosts, hellos, strict=True))
     ]
     sources: list[SplitSource] = [
-        ColumnSource(GUEST, fit_bins(train.features, params.max_bin)),
+        ColumnSource(GUEST, fit_bins(train.features, params.max_bin, params.use_missing)),
         *hosts,
     ]
 

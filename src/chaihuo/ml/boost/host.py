@@ -102,7 +102,7 @@ def _start(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> Part
         setup = local_setup(params, inputs, "host")
         hello = {"mode": setup.mode, "digests": setup.digests, "protocol": protocol_of(params)}
         if setup.mode == "fit":
-            bins = fit_bins(setup.data["train"].features, params.max_bin)
+            bins = fit_bins(setup.data["train"].features, params.max_bin, params.use_missing)
             setup.plan["bins"] = bins
             hello["candidates"] = len(bins.candidates)
         else:
