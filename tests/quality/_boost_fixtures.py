@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _pairs import Pair, dataset
+from _pairs import Pair, dataset, hetero_pair, read_csv
 
 from chaihuo.core import PartyId, Role
 from chaihuo.federation import Party
 from chaihuo.ml import ModelArtifact
 from chaihuo.ml.boost import BoostParams, GuestModel, HostModel, PlainBoost, run_guest, run_host
+from chaihuo.ml.boost._bins import bin_columns
 from chaihuo.ml.boost._tree import GUEST
 from chaihuo.runtime import Context, SecurityPolicy
 from chaihuo.serde import dumps, loads
@@ -180,3 +181,63 @@ def in_order(predictions: Any, ids: np.ndarray) -> np.ndarray:
     """Prediction scores in the order of `ids` (a job's rows come in partition order)."""
     where = {key: i for i, key in enumerate(predictions.ids.tolist())}
     return np.asarray(predictions.scores)[[where[str(key)] for key in ids.tolist()]]
+
+
+# -- FATE's datasets as parties, and XGBoost's view of the same bins ---------------------------
+
+
+def fate_pair(name: str, hosts: int = 1) -> Parts:
+    """`<name>_hetero_guest.csv` (label `y`) and its host file(s), joined on id."""
+    return Parts.of(hetero_pair(f"{name}_hetero_guest.csv", f"{name}_hetero_host.csv", "y"),
+                    hosts)  # fmt: skip
+
+
+def give_credit() -> Parts:
+    """give_credit_homo_test.csv split by columns: guest x0–x4 + label, host x5–x9."""
+    ids, names, rows = read_csv("give_credit_homo_test.csv")
+    label = names.index("y")
+    columns = [j for j in range(len(names)) if j != label]
+    guest, host = columns[:5], columns[5:]
+    return Parts(
+        np.array(ids, dtype=object), rows[:, guest], tuple(names[j] for j in guest),
+        rows[:, label].astype(np.int64), [(rows[:, host], tuple(names[j] for j in host))],
+    )  # fmt: skip
+
+
+def regression_pair(name: str, label: str, hosts: int = 1) -> Parts:
+    """A hetero pair with a real-valued label."""
+    guest_file = f"{name}_hetero_guest.csv"
+    pair = hetero_pair(guest_file, f"{name}_hetero_host.csv", label, integer_label=False)
+    return Parts.of(pair, hosts)
+
+
+def motor_pair() -> Parts:
+    """motor: the guest and its two hosts."""
+    join = hetero_pair  # two host files, joined one by one
+    first = join("motor_hetero_guest.csv", "motor_hetero_host_1.csv", "motor_speed",
+                 integer_label=False)  # fmt: skip
+    second = join("motor_hetero_guest.csv", "motor_hetero_host_2.csv", "motor_speed",
+                  integer_label=False)  # fmt: skip
+    assert (first.ids == second.ids).all()
+    hosts = [(first.host_x, first.host_names), (second.host_x, second.host_names)]
+    return Parts(first.ids, first.guest_x, first.guest_names, first.y, hosts)
+
+
+def vehicle_pair() -> Parts:
+    """vehicle_scale with its 4 classes as indices 0..3 (multi:softmax's labels)."""
+    parts = fate_pair("vehicle_scale")
+    parts.y = np.searchsorted(np.unique(parts.y), parts.y)
+    return parts
+
+
+def binned_like(reference: Any, parts: Parts) -> np.ndarray:
+    """Every party's columns as the reference's bin indices (XGBoost's input "same bins")."""
+    sources = [(reference.guest, parts.guest_x)]
+    sources += [(host, x) for host, x in zip(reference.hosts, parts.host_xs, strict=True)]
+    return np.hstack([bin_columns(x, source.bins.cuts) for source, x in sources]).astype(float)
+
+
+def xgboost_margin(reference: Any, rows: int) -> np.ndarray:
+    """The reference's initial scores as XGBoost's base margin."""
+    init = np.tile(reference.init_scores, (rows, 1))
+    return init if init.shape[1] > 1 else init[:, 0]

@@ -29,12 +29,23 @@ from typing import Any
 import numpy as np
 import pytest
 import xgboost
-from _boost_fixtures import Parts, assert_same_trees, in_order, run_boost
-from _pairs import hetero_pair, read_csv, stratified_split
+from _boost_fixtures import (
+    Parts,
+    assert_same_trees,
+    binned_like,
+    fate_pair,
+    give_credit,
+    in_order,
+    motor_pair,
+    regression_pair,
+    run_boost,
+    vehicle_pair,
+    xgboost_margin,
+)
+from _pairs import stratified_split
 from sklearn.metrics import roc_auc_score
 
 from chaihuo.ml.boost import BoostParams, fit_plaintext
-from chaihuo.ml.boost._bins import bin_columns
 
 LEAF_TOL = 1e-9
 AUC_TOL = 0.002
@@ -51,47 +62,6 @@ class Case:
     params: dict[str, Any]
 
 
-def _pair(name: str, hosts: int = 1) -> Parts:
-    return Parts.of(hetero_pair(f"{name}_hetero_guest.csv", f"{name}_hetero_host.csv", "y"),
-                    hosts)  # fmt: skip
-
-
-def _give_credit() -> Parts:
-    ids, names, rows = read_csv("give_credit_homo_test.csv")
-    label = names.index("y")
-    columns = [j for j in range(len(names)) if j != label]
-    guest, host = columns[:5], columns[5:]
-    return Parts(
-        np.array(ids, dtype=object), rows[:, guest], tuple(names[j] for j in guest),
-        rows[:, label].astype(np.int64), [(rows[:, host], tuple(names[j] for j in host))],
-    )  # fmt: skip
-
-
-def _regression(name: str, label: str, hosts: int = 1) -> Parts:
-    guest_file = f"{name}_hetero_guest.csv"
-    pair = hetero_pair(guest_file, f"{name}_hetero_host.csv", label, integer_label=False)
-    return Parts.of(pair, hosts)
-
-
-def _motor() -> Parts:
-    from _pairs import hetero_pair as join  # noqa: PLC0415 - two host files, joined one by one
-
-    first = join("motor_hetero_guest.csv", "motor_hetero_host_1.csv", "motor_speed",
-                 integer_label=False)  # fmt: skip
-    second = join("motor_hetero_guest.csv", "motor_hetero_host_2.csv", "motor_speed",
-                  integer_label=False)  # fmt: skip
-    assert (first.ids == second.ids).all()
-    hosts = [(first.host_x, first.host_names), (second.host_x, second.host_names)]
-    return Parts(first.ids, first.guest_x, first.guest_names, first.y, hosts)
-
-
-def _vehicle() -> Parts:
-    """vehicle_scale with its 4 classes as indices 0..3 (multi:softmax's labels)."""
-    parts = _pair("vehicle_scale")
-    parts.y = np.searchsorted(np.unique(parts.y), parts.y)
-    return parts
-
-
 def _xgboost(params: BoostParams, max_bin: int) -> Any:
     common = {
         "n_estimators": params.num_trees, "max_depth": params.max_depth, "max_bin": max_bin,
@@ -102,19 +72,6 @@ def _xgboost(params: BoostParams, max_bin: int) -> Any:
     if params.objective == "reg:squarederror":
         return xgboost.XGBRegressor(**common)
     return xgboost.XGBClassifier(**common)
-
-
-def _binned(reference: Any, parts: Parts) -> np.ndarray:
-    """Every party's columns as the reference's bin indices (XGBoost's input "same bins")."""
-    sources = [(reference.guest, parts.guest_x)]
-    sources += [(host, x) for host, x in zip(reference.hosts, parts.host_xs, strict=True)]
-    return np.hstack([bin_columns(x, source.bins.cuts) for source, x in sources]).astype(float)
-
-
-def _margin(reference: Any, rows: int) -> np.ndarray:
-    """The reference's initial scores as XGBoost's base margin."""
-    init = np.tile(reference.init_scores, (rows, 1))
-    return init if init.shape[1] > 1 else init[:, 0]
 
 
 def _score(objective: str, y: np.ndarray, predicted: np.ndarray) -> float:
@@ -140,7 +97,7 @@ def _compare(
     against XGBoost on its own sketch (bound for binary cases, printed for the others)."""
     kind = params.objective
     same = _xgboost(params, 2 * params.max_bin).fit(
-        _binned(reference, train), train.y, base_margin=_margin(reference, len(train.y))
+        binned_like(reference, train), train.y, base_margin=xgboost_margin(reference, len(train.y))
     )
     own = _xgboost(params, params.max_bin)
     if kind == "reg:squarederror":
@@ -150,8 +107,8 @@ def _compare(
     tol = {"binary:logistic": AUC_TOL, "multi:softmax": ACCURACY_TOL}.get(kind, RMSE_TOL)
     for label, parts in zip(("train", "held out"), evaluate, strict=False):
         ours = _score(kind, parts.y, reference.predict(parts.guest_x, parts.host_xs))
-        margin = _margin(reference, len(parts.y))
-        b = _score(kind, parts.y, _predicted(same, kind, _binned(reference, parts),
+        margin = xgboost_margin(reference, len(parts.y))
+        b = _score(kind, parts.y, _predicted(same, kind, binned_like(reference, parts),
                                              base_margin=margin))  # fmt: skip
         c = _score(kind, parts.y, _predicted(own, kind, parts.joined))
         print(
@@ -186,16 +143,16 @@ def _run_case(tmp: Path, case: Case, held_out: bool) -> None:
 
 
 SETTINGS = {"max_depth": 3, "max_bin": 32, "learning_rate": 0.3}
-REGULAR = [Case("breast", lambda: _pair("breast"), {"num_trees": 10, **SETTINGS})]
+REGULAR = [Case("breast", lambda: fate_pair("breast"), {"num_trees": 10, **SETTINGS})]
 SLOW = [
     REGULAR[0],
-    Case("default_credit", lambda: _pair("default_credit"), {"num_trees": 30, **SETTINGS}),
-    Case("give_credit", _give_credit, {"num_trees": 30, **SETTINGS}),
-    Case("student", lambda: _regression("student", "y"),
+    Case("default_credit", lambda: fate_pair("default_credit"), {"num_trees": 30, **SETTINGS}),
+    Case("give_credit", give_credit, {"num_trees": 30, **SETTINGS}),
+    Case("student", lambda: regression_pair("student", "y"),
          {"num_trees": 50, "objective": "reg:squarederror", **SETTINGS}),
-    Case("motor (two hosts)", _motor,
+    Case("motor (two hosts)", motor_pair,
          {"num_trees": 30, "objective": "reg:squarederror", **SETTINGS}),
-    Case("vehicle", _vehicle, {"num_trees": 30, "objective": "multi:softmax", **SETTINGS}),
+    Case("vehicle", vehicle_pair, {"num_trees": 30, "objective": "multi:softmax", **SETTINGS}),
 ]  # fmt: skip
 
 

@@ -144,10 +144,13 @@ def test_missing_cells_are_refused_without_use_missing(tmp_path: Path) -> None:
         assert isinstance(error, InvalidInputError) and "missing" in str(error)
 
 
-def test_squared_error_trees_equal_the_reference(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "name", ["reg:squarederror", "reg:pseudohubererror", "count:poisson", "reg:tweedie"]
+)
+def test_regression_trees_equal_the_reference(tmp_path: Path, name: str) -> None:
     parts = _parts()
-    parts.y = parts.guest_x[:, 0] * 3.0 + parts.hosts[0][0][:, 1] ** 2 + 150.0
-    params = {**SMALL, "objective": "reg:squarederror"}
+    parts.y = np.abs(parts.guest_x[:, 0] * 3.0 + parts.hosts[0][0][:, 1] ** 2 + 15.0)
+    params = {**SMALL, "objective": name}
     run = run_boost(tmp_path, params, parts, security=TEST_KEYS)
     assert_same_trees(run, _reference(parts, params), TOL)
 

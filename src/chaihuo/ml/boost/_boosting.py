@@ -7,8 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.ml.boost._gradients import GradientCoding, Objective
+from chaihuo.ml.boost._gradients import GradientCoding
 from chaihuo.ml.boost._grow import SplitSource, grow_tree
+from chaihuo.ml.boost._objectives import Objective
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._tree import Tree, tree_values
 

@@ -1,10 +1,10 @@
-"""Objectives (initial score, gradients, hessians, link) and the integer coding of g and h."""
+"""The integer coding of each tree's gradients and hessians, packed one plaintext per row."""
 
 # Every split decision, federated or not, is taken on integer sums of quantised gradients, so
 # the plaintext reference and the protocol agree bit for bit. Per row, with P fractional bits:
-#     g_i = round(g·2^P) + offset ≥ 0      (offset = bound·2^P, bound ≥ |g|: 1 for the
-#                                            logistic and softmax losses, max|g| rounded up to
-#                                            a power of two for squared error)
+#     g_i = round(g·2^P) + offset ≥ 0      (offset = bound·2^P, bound ≥ |g|: 1 when |g| ≤ 1
+#                                            (logistic, softmax), else max|g| rounded up to a
+#                                            power of two)
 #     h_i = round(h·2^P) ≥ 0
 # and one plaintext carries all three sums a histogram needs (SecureBoost+'s g/h packing):
 #     m_i = g_i·2^(HB+CB) + h_i·2^CB + 1
@@ -21,92 +21,10 @@ import numpy.typing as npt
 
 from chaihuo.core import InvalidInputError
 
-__all__ = ["GradientCoding", "Objective", "objective"]
+__all__ = ["GradientCoding"]
 
 Vector = npt.NDArray[np.float64]
-Matrix = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A loss over `outputs` scores per row (one tree per output per round): its initial
-    scores, gradients and hessians, the link from scores to predictions, and its value."""
-
-    name: str
-    outputs: int = 1
-
-    @property
-    def binary(self) -> bool:
-        """True for the logistic loss."""
-        return self.name == "binary:logistic"
-
-    @property
-    def multiclass(self) -> bool:
-        """True for the softmax loss (labels are class indices 0..outputs−1)."""
-        return self.name == "multi:softmax"
-
-    def initial_scores(self, y: Vector) -> Vector:
-        """The best constant scores: log-odds of the positive rate, log class priors
-        (centred), or the mean."""
-        if self.binary:
-            rate = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
-            return np.array([math.log(rate / (1 - rate))])
-        if self.multiclass:
-            priors = np.bincount(y.astype(np.int64), minlength=self.outputs) / len(y)
-            logs = np.log(np.clip(priors, 1e-6, None))
-            return np.asarray(logs - logs.mean(), dtype=np.float64)
-        return np.array([float(np.mean(y))])
-
-    def gradients(self, scores: Matrix, y: Vector) -> list[tuple[Vector, Vector]]:
-        """(g, h) of the loss at `scores` (rows × outputs), one pair per output. Softmax uses
-        XGBoost's hessian 2p(1 − p)."""
-        if self.binary:
-            p = self.link(scores)
-            return [(p - y, np.maximum(p * (1 - p), 1e-16))]
-        if self.multiclass:
-            probabilities = self.link(scores)
-            pairs = []
-            for k in range(self.outputs):
-                p = probabilities[:, k]
-                pairs.append((p - (y == k), np.maximum(2 * p * (1 - p), 1e-16)))
-            return pairs
-        return [(scores[:, 0] - y, np.ones(len(y)))]
-
-    def link(self, scores: Matrix) -> npt.NDArray[np.float64]:
-        """Scores to predictions: P(y = 1), class probabilities (rows × classes), or values."""
-        if self.binary:
-            return np.asarray(1.0 / (1.0 + np.exp(-scores[:, 0])), dtype=np.float64)
-        if self.multiclass:
-            shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-            return np.asarray(shifted / shifted.sum(axis=1, keepdims=True), dtype=np.float64)
-        return np.asarray(scores[:, 0], dtype=np.float64)
-
-    def loss(self, scores: Matrix, y: Vector) -> float:
-        """Mean log loss, cross-entropy, or squared error."""
-        if self.binary:
-            s = scores[:, 0]
-            return float(np.mean(np.logaddexp(0.0, s) - y * s))
-        if self.multiclass:
-            shifted = scores - scores.max(axis=1, keepdims=True)
-            log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-            return float(-np.mean(log_p[np.arange(len(y)), y.astype(np.int64)]))
-        return float(np.mean((scores[:, 0] - y) ** 2))
-
-    def check_labels(self, y: Vector) -> None:
-        """Refuse labels the loss cannot use (data-free reasons)."""
-        if not np.all(np.isfinite(y)):
-            raise InvalidInputError("labels must be finite numbers", public=True)
-        if self.binary and not np.all((y == 0) | (y == 1)):
-            raise InvalidInputError(
-                "binary:logistic needs labels 0 and 1 (use reg:squarederror for values)",
-                public=True,
-            )
-
-
-def objective(name: str, outputs: int = 1) -> Objective:
-    """The objective called `name` (`outputs`: the number of classes for multi:softmax)."""
-    return Objective(name, outputs if name == "multi:softmax" else 1)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from chaihuo.ml.boost._objectives import Objective, objective
+
 __all__ = ["PROTOCOL_FIELDS", "BoostParams"]
 
 PROTOCOL_FIELDS = ("num_trees", "max_depth", "objective", "predict_only")
@@ -36,10 +38,17 @@ class BoostParams(BaseModel):
     )
     learning_rate: float = Field(0.3, gt=0, le=10, validation_alias=AliasChoices(
         "learning_rate", "eta"))  # fmt: skip
-    objective: Literal["binary:logistic", "multi:softmax", "reg:squarederror"] = Field(
+    objective: Literal[
+        "binary:logistic", "multi:softmax", "reg:squarederror", "reg:pseudohubererror",
+        "count:poisson", "reg:tweedie",
+    ] = Field(
         "binary:logistic",
-        description="Binary cross-entropy, softmax cross-entropy (one tree per class per "
-        "round), or squared error.",
+        description="Binary cross-entropy, softmax (one tree per class per round), squared "
+        "error, pseudo-Huber, Poisson or Tweedie (XGBoost's names and formulas).",
+    )  # fmt: skip
+    huber_slope: float = Field(1.0, gt=0, description="δ of reg:pseudohubererror.")
+    tweedie_variance_power: float = Field(
+        1.5, gt=1, lt=2, description="ρ of reg:tweedie (1: Poisson-like, 2: gamma-like)."
     )
     l2: float = Field(
         1.0, ge=0, validation_alias=AliasChoices("l2", "reg_lambda", "lambda_"),
@@ -70,6 +79,11 @@ class BoostParams(BaseModel):
     )  # fmt: skip
     predict_only: bool = Field(False, description="With `model` (+ `test`): predict only.")
     threshold: float = Field(0.5, gt=0, lt=1, description="Binary decision threshold.")
+
+    def loss(self, outputs: int = 1) -> Objective:
+        """The objective (`outputs`: the classes of multi:softmax)."""
+        return objective(self.objective, outputs, huber_slope=self.huber_slope,
+                         tweedie_power=self.tweedie_variance_power)  # fmt: skip
 
     @property
     def predicts(self) -> bool:

@@ -9,8 +9,8 @@ import numpy.typing as npt
 
 from chaihuo.ml.boost._bins import fit_bins
 from chaihuo.ml.boost._boosting import boost
-from chaihuo.ml.boost._gradients import Objective, objective
 from chaihuo.ml.boost._grow import ColumnSource, SplitSource
+from chaihuo.ml.boost._objectives import Objective
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._tree import GUEST, Node, Tree, margins, route
 
@@ -60,7 +60,7 @@ def fit_plaintext(
     """Fit the algorithm of the protocol on plaintext columns (rows aligned across parties);
     `y`: 0/1 (binary), class indices 0..K−1 (multi:softmax) or values (regression)."""
     labels = np.asarray(y, dtype=np.float64)
-    loss = objective(params.objective, int(labels.max()) + 1 if len(labels) else 1)
+    loss = params.loss(int(labels.max()) + 1 if len(labels) else 1)
     loss.check_labels(labels)
     missing = params.use_missing
     guest = ColumnSource(GUEST, fit_bins(guest_x, params.max_bin, missing))

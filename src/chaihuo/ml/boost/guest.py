@@ -24,10 +24,11 @@ from chaihuo.ml._data import label_classes
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.boost._bins import fit_bins
 from chaihuo.ml.boost._boosting import boost
-from chaihuo.ml.boost._gradients import GradientCoding, Objective, objective
+from chaihuo.ml.boost._gradients import GradientCoding
 from chaihuo.ml.boost._grow import ColumnSource, SplitSource
 from chaihuo.ml.boost._messages import Gradients
 from chaihuo.ml.boost._model import KIND, GuestModel, guest_margins, tree_sums
+from chaihuo.ml.boost._objectives import Objective, objective
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._remote import HostSource
 from chaihuo.ml.boost._setup import PartySetup, crypto_pool, local_setup, protocol_of
@@ -47,7 +48,7 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
         return {"model": setup.model, "predictions": _predict(ctx, model, setup, params)}
     train = setup.data["train"]
     classes, y = _targets(params, train.labels)  # checked in set-up already
-    loss = objective(params.objective, len(classes))
+    loss = params.loss(len(classes))
     keys = ctx.cipher.paillier()
     ctx.sub("keys").hosts.put("public_key", keys.public_key)
     pool = crypto_pool(ctx, train.rows)
@@ -80,6 +81,8 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
     trees = trees[: validation.kept(len(trees))]
     meta = {
         "objective": params.objective, "learning_rate": params.learning_rate,
+        "huber_slope": params.huber_slope,
+        "tweedie_variance_power": params.tweedie_variance_power,
         "max_depth": params.max_depth, "classes": classes,
         "feature_names": list(train.feature_names),
         "hosts": [str(p.party_id) for p in ctx.hosts.parties],
@@ -141,9 +144,9 @@ def _targets(params: BoostParams, labels: Any) -> tuple[list[Any], np.ndarray]:
     if labels is None:
         raise InvalidInputError(f"{KIND} needs a label column in the guest's `train` data",
                                 public=True)  # fmt: skip
-    if params.objective == "reg:squarederror":
+    if params.objective not in ("binary:logistic", "multi:softmax"):
         y = np.asarray(labels, dtype=np.float64)
-        objective(params.objective).check_labels(y)
+        params.loss().check_labels(y)
         return [], y
     classes = label_classes(labels, KIND)
     if params.objective == "binary:logistic" and len(classes) != 2:
@@ -164,7 +167,11 @@ def _predict(
         raise InvalidInputError("the data's feature columns differ from the model's", public=True)
     margins = guest_margins(list(ctx.sub("predict").hosts), model, data.features)
     classes = list(model.meta["classes"])
-    loss = objective(str(model.meta["objective"]), len(classes))
+    loss = objective(
+        str(model.meta["objective"]), len(classes),
+        huber_slope=float(model.meta.get("huber_slope", 1.0)),
+        tweedie_power=float(model.meta.get("tweedie_variance_power", 1.5)),
+    )  # fmt: skip
     scores = loss.link(margins)
     if loss.multiclass:
         return Predictions("multiclass", data.ids, scores, data.labels, classes)
@@ -189,7 +196,7 @@ def _start(
         setup = local_setup(params, inputs, "guest")
         if setup.mode == "fit":
             classes, _ = _targets(params, setup.data["train"].labels)
-            outputs = objective(params.objective, len(classes)).outputs
+            outputs = params.loss(len(classes)).outputs
             trees = params.num_trees * outputs
             if "validate" in setup.data:
                 _targets(params, setup.data["validate"].labels)
