@@ -71,6 +71,20 @@ def test_trees_equal_the_plaintext_reference(tmp_path: Path, hosts: int) -> None
     )  # fmt: skip
 
 
+def test_complete_secure_grows_the_first_trees_on_guest_features_only(tmp_path: Path) -> None:
+    parts = _parts(hosts=2)
+    params = {**SMALL, "complete_secure": True}
+    run = run_boost(tmp_path, params, parts, security=TEST_KEYS, record=True)
+    reference = _reference(parts, params)
+    assert_same_trees(run, reference, TOL)
+    assert all(n.owner == -1 for n in reference.trees[0].nodes.values())
+    owners = {n.owner for t in reference.trees[1:] for n in t.nodes.values() if not n.leaf}
+    assert owners - {-1}, "later trees should use the hosts' columns"
+    for host in ("host:10000", "host:10001"):  # no gradients of the first tree reach a host
+        vectors = [o for _, o in run.received[host] if isinstance(o, dict) and "values" in o]
+        assert len(vectors) == SMALL["num_trees"] - 1
+
+
 def test_softmax_trees_equal_the_reference(tmp_path: Path) -> None:
     parts = Parts.of(synthetic(150, 3, 4, seed=5, classes=3))
     params = {**SMALL, "num_trees": 2, "objective": "multi:softmax"}

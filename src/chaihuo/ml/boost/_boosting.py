@@ -32,19 +32,22 @@ def boost(
     *, before_tree: BeforeTree | None = None, after_round: AfterRound | None = None,
 ) -> Boosted:  # fmt: skip
     """`params.num_trees` rounds of one tree per output, from the loss's initial scores; every
-    output's gradients of a round come from the scores before it (as XGBoost)."""
+    output's gradients of a round come from the scores before it (as XGBoost). With
+    `complete_secure` the first round uses the first source only (the guest's columns), and
+    `before_tree` is called only for trees other sources take part in."""
     init = loss.initial_scores(y)
     scores = np.tile(init, (len(y), 1))
     trees: list[Tree] = []
     for index in range(params.num_trees):
         update = np.zeros_like(scores)
         first = len(trees)
+        active = sources[:1] if params.complete_secure and index == 0 else sources
         for k, (g, h) in enumerate(loss.gradients(scores, y)):
             coding = GradientCoding.for_tree(g, h, params.precision_bits)
             gi, hi = coding.encode(g, h)
-            if before_tree is not None:
+            if before_tree is not None and len(active) > 1:
                 before_tree(len(trees), coding, gi, hi)
-            tree, leaves = grow_tree(sources, gi, hi, coding, params)
+            tree, leaves = grow_tree(active, gi, hi, coding, params)
             trees.append(tree)
             update[:, k] = tree_values(tree, leaves)
         scores = scores + update

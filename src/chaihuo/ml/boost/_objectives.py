@@ -1,10 +1,9 @@
-"""Objectives of hetero_secureboost: initial scores, gradients and hessians, link, loss value.
+"""Objectives of hetero_secureboost: initial scores, gradients and hessians, link, loss value."""
 
-XGBoost's formulas, so that given the same bins and initial scores both grow the same trees:
-binary:logistic, multi:softmax (hessian 2p(1 − p)), reg:squarederror, reg:pseudohubererror
-(slope δ), count:poisson (hessian e^(F + 0.7), XGBoost's max_delta_step) and reg:tweedie
-(variance power ρ). Scores F are margins: the link maps them to predictions.
-"""
+# XGBoost's formulas, so that given the same bins and initial scores both grow the same trees:
+# binary:logistic, multi:softmax (hessian 2p(1 − p)), reg:squarederror, reg:pseudohubererror
+# (slope δ), count:poisson (hessian e^(F + 0.7), XGBoost's max_delta_step) and reg:tweedie
+# (variance power ρ). Scores F are margins: the link maps them to predictions.
 
 from __future__ import annotations
 

@@ -67,6 +67,11 @@ class BoostParams(BaseModel):
         description="Fractional bits of the encrypted gradients and hessians (24: the "
         "float32 precision XGBoost keeps them in); each bit widens every packed sum.",
     )  # fmt: skip
+    complete_secure: bool = Field(
+        False,
+        description="Grow the first round's trees on the guest's features only (FATE's "
+        "complete_secure): hosts learn no instance space from them.",
+    )
     use_missing: bool = Field(
         False,
         description="Accept missing cells: each split learns where they go (FATE's "

@@ -216,9 +216,13 @@ def _start(
         if problems:
             failure = InvalidInputError("; ".join(problems), public=True)  # data-free
     for k, peer in enumerate(peers):
-        plan = {} if setup is None else {"mode": setup.mode, "score": setup.score_usage,
-                                         "host_index": k, "trees": trees, "outputs": outputs,
-                                         "validate": "validate" in setup.data}  # fmt: skip
+        plan: dict[str, Any] = {}
+        if setup is not None:
+            plan = {
+                "mode": setup.mode, "score": setup.score_usage, "host_index": k,
+                "trees": trees, "outputs": outputs, "validate": "validate" in setup.data,
+                "guest_only_rounds": int(params.complete_secure),
+            }  # fmt: skip
         send_status(peer, "plan", plan, failure)
     if failure is not None:
         raise failure

@@ -64,9 +64,11 @@ def _serve(ctx: Context, setup: PartySetup, trees: HostTrees) -> HostModel:
     validate = setup.data.get("validate") if setup.plan.get("validate") else None
     channel = ctx.sub("validate")
     grown = 0
+    guest_only = int(setup.plan.get("guest_only_rounds", 0))
     for index in range(total // outputs):
         for _ in range(outputs):
-            trees.tree(grown)
+            if index >= guest_only:  # complete_secure: the first round is the guest's alone
+                trees.tree(grown)
             grown += 1
         ctx.progress("trees", grown, total)
         if validate is not None:
@@ -122,6 +124,8 @@ def _start(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> Part
         and isinstance(outputs, int) and outputs >= 1 and trees % outputs == 0
     ):  # fmt: skip
         problems.append(f"the guest's plan asks for {trees!r} trees of {outputs!r} outputs")
+    if setup.mode == "fit" and plan.get("guest_only_rounds") not in (0, 1):
+        problems.append("the guest's plan has an unknown complete_secure setting")
     if setup.mode == "fit" and plan.get("validate") and "validate" not in setup.data:
         problems.append("the host has no `validate` input")
     if plan.get("score") not in setup.data:
