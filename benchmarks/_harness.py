@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import collections
+import functools
 import json
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def rate(run: Callable[[], int], min_seconds: float) -> float:
@@ -60,3 +64,42 @@ class Report:
             {"bench": self.bench, "cores": os.cpu_count() or 1, "results": self.results},
             sort_keys=False,
         )
+
+
+class StepTimes:
+    """Wall seconds spent in some functions while the `with` block runs: each (owner,
+    attribute) of `targets` is wrapped and its time added under `key(label)` (the label by
+    default; e.g. (party, label) to split by the calling thread's party)."""
+
+    def __init__(
+        self,
+        targets: dict[tuple[Any, str], str],
+        key: Callable[[str], Hashable] = lambda label: label,
+    ) -> None:
+        self.targets, self.key = targets, key
+        self.seconds: dict[Hashable, float] = collections.defaultdict(float)
+        self._lock = threading.Lock()
+        self._saved: list[tuple[Any, str, Callable[..., Any]]] = []
+
+    def __enter__(self) -> StepTimes:
+        for (owner, name), label in self.targets.items():
+            original = getattr(owner, name)
+            self._saved.append((owner, name, original))
+            setattr(owner, name, self._timed(label, original))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in self._saved:
+            setattr(owner, name, original)
+
+    def _timed(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.seconds[self.key(label)] += time.perf_counter() - start
+
+        return run

@@ -11,14 +11,10 @@ table, then one JSON line.
 from __future__ import annotations
 
 import argparse
-import collections
-import functools
 import os
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +22,7 @@ import numpy as np
 import xgboost
 from sklearn.metrics import roc_auc_score
 
-from _harness import Report
+from _harness import Report, StepTimes
 from chaihuo.computing import LocalComputing
 from chaihuo.core import Role
 from chaihuo.federation import Party
@@ -42,38 +38,6 @@ STEPS = {
     (_remote.HostTrees, "_histograms"): "host: encrypted histograms",
     (he, "mask_pack"): "host: pack + re-randomise sums",
 }
-
-
-class _Steps:
-    """Wall seconds per protocol step (wraps the step functions while running)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = collections.defaultdict(float)
-        self._lock = threading.Lock()
-        self._saved: list[tuple[Any, str, Callable[..., Any]]] = []
-
-    def __enter__(self) -> _Steps:
-        for (owner, name), label in STEPS.items():
-            original = getattr(owner, name)
-            self._saved.append((owner, name, original))
-            setattr(owner, name, self._timed(label, original))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for owner, name, original in self._saved:
-            setattr(owner, name, original)
-
-    def _timed(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._lock:
-                    self.seconds[label] += time.perf_counter() - start
-
-        return run
 
 
 def federated(
@@ -94,7 +58,7 @@ def federated(
             run = run_guest if guest else run_host
             return run(ctx.sub("boost"), params, {"train": data})
 
-        with _Steps() as steps:
+        with StepTimes(STEPS) as steps:
             start = time.perf_counter()
             results = run_parties(party, {"guest": 9999, "host": 10000}, computing=computing,
                                   security=SecurityPolicy(), timeout_s=7200)  # fmt: skip
@@ -104,7 +68,7 @@ def federated(
     predictions = next(v for p, v in results.items() if p.role == Role.GUEST)["predictions"]
     where = {key: i for i, key in enumerate(predictions.ids.tolist())}
     scores = np.asarray(predictions.scores)[[where[str(k)] for k in ids.tolist()]]
-    return seconds, scores, dict(steps.seconds)
+    return seconds, scores, {str(k): v for k, v in steps.seconds.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,20 +10,17 @@
 from __future__ import annotations
 
 import argparse
-import collections
-import functools
 import os
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from _harness import Report
+from _harness import Report, StepTimes
 from chaihuo.computing import Block, Dataset, LocalComputing, Schema
 from chaihuo.core import Role
 from chaihuo.ml.sshe import SsheParams, plain_fit, run_guest, run_host
@@ -90,37 +87,14 @@ class _CpuMeter:
         return sum(self._seen.values()) - self._start
 
 
-class _Phases:
+class _Phases(StepTimes):
     """Wall seconds per protocol phase and party (wraps chaihuo.ml.vertical.he while running)."""
 
     def __init__(self) -> None:
-        self.seconds: dict[tuple[str, str], float] = collections.defaultdict(float)
-        self._lock = threading.Lock()
-        self._saved: dict[str, Callable[..., Any]] = {}
-
-    def __enter__(self) -> _Phases:
-        for name in PHASES:
-            original = getattr(_he, name)
-            self._saved[name] = original
-            setattr(_he, name, self._timed(name, original))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for name, original in self._saved.items():
-            setattr(_he, name, original)
-
-    def _timed(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._lock:
-                    party = threading.current_thread().name.split(":")[0]
-                    self.seconds[(party, name)] += time.perf_counter() - start
-
-        return run
+        super().__init__(
+            {(_he, name): name for name in PHASES},
+            key=lambda name: (threading.current_thread().name.split(":")[0], name),
+        )
 
     def print(self, wall: float) -> None:
         for party in ("guest", "host"):

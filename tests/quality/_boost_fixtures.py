@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from _pairs import Pair, dataset, hetero_pair, read_csv
+from _sshe_fixtures import lingering
 
 from chaihuo.core import PartyId, Role
 from chaihuo.federation import Party
@@ -130,20 +130,6 @@ def run_boost(
     guest = next(v for p, v in results.items() if p.role == Role.GUEST)
     hosts = [results[Party(Role.HOST, PartyId(str(h)))] for h in HOST_IDS[:count]]
     return BoostRun(guest, hosts, seconds, received)
-
-
-def lingering(fn: Callable[[Context], Any], seconds: float = 1.5) -> Callable[[Context], Any]:
-    """`fn`, but a failing party waits before raising, so its peers read its last message
-    (run_parties closes every federation on the first error; separate processes do not)."""
-
-    def run(ctx: Context) -> Any:
-        try:
-            return fn(ctx)
-        except BaseException:
-            time.sleep(seconds)
-            raise
-
-    return run
 
 
 def assert_same_trees(run: BoostRun, reference: PlainBoost, tol: float = 1e-9) -> None:
