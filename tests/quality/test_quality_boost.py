@@ -15,7 +15,8 @@ Every case checks two things, 2048-bit keys throughout (the job default):
    within −0.03 % … +0.8 % of its AUC except default_credit held out (−0.24 %); motor
    (800 rows fitted to RMSE 0.07, where 32 cuts placed a row apart move the RMSE by 7 %
    either way) +6.9 % RMSE; vehicle's 169 held-out rows −1.6 % (2 rows).
-Regular tier: breast (10 trees, depth 3, 32 bins: FATE's benchmark setting). Slow tier
+Regular tier: breast (10 trees, depth 3, 32 bins: FATE's benchmark setting) and a stratified
+2,000-row default_credit subsample (10 trees). Slow tier
 (`make quality`): default_credit (30 trees), give_credit (its homo test file split by
 columns: guest x0–x4 + label, host x5–x9), student (regression, 50 trees), motor (two hosts,
 regression), vehicle (4 classes, softmax: one tree per class per round).
@@ -142,7 +143,18 @@ def _run_case(tmp: Path, case: Case, held_out: bool) -> None:
 
 
 SETTINGS = {"max_depth": 3, "max_bin": 32, "learning_rate": 0.3}
-REGULAR = [Case("breast", lambda: fate_pair("breast"), {"num_trees": 10, **SETTINGS})]
+
+
+def _credit_sample(rows: int = 2000) -> Parts:
+    parts = fate_pair("default_credit")
+    keep, _ = stratified_split(parts.y, test=1 - rows / len(parts.y), seed=0)
+    return parts.rows(keep)
+
+
+REGULAR = [
+    Case("breast", lambda: fate_pair("breast"), {"num_trees": 10, **SETTINGS}),
+    Case("default_credit[2000 rows]", _credit_sample, {"num_trees": 10, **SETTINGS}),
+]
 SLOW = [
     REGULAR[0],
     Case("default_credit", lambda: fate_pair("default_credit"), {"num_trees": 30, **SETTINGS}),

@@ -22,7 +22,7 @@ from _sshe_fixtures import TEST_KEYS, synthetic
 from chaihuo.core import InvalidInputError, PartyId, Role
 from chaihuo.crypto.paillier import EncryptedVector, PackedVector
 from chaihuo.federation import Party
-from chaihuo.ml.boost import BoostParams, GuestModel, HostModel, fit_plaintext
+from chaihuo.ml.boost import BoostParams, GuestModel, HostModel, _remote, fit_plaintext
 from chaihuo.ml.boost._gradients import GradientCoding
 from chaihuo.testing import PartyFailedError
 
@@ -156,6 +156,16 @@ def test_missing_cells_are_refused_without_use_missing(tmp_path: Path) -> None:
                                          security=TEST_KEYS))  # fmt: skip
     for error in errors.values():
         assert isinstance(error, InvalidInputError) and "missing" in str(error)
+
+
+def test_histograms_over_the_crypto_workers_give_the_same_trees(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_remote, "HISTOGRAM_POOL_FROM", 1)  # every histogram in row blocks
+    monkeypatch.setattr(_remote, "PACK_POOL_FROM", 1)  # and the packing over the workers
+    parts = _parts()
+    run = run_boost(tmp_path, {**SMALL, "num_trees": 2}, parts, security=TEST_KEYS)
+    assert_same_trees(run, _reference(parts, {**SMALL, "num_trees": 2}), TOL)
 
 
 @pytest.mark.parametrize(

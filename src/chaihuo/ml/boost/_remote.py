@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import gmpy2
@@ -41,10 +42,12 @@ from chaihuo.ml.boost._split import Split, best_split
 from chaihuo.ml.vertical import he
 from chaihuo.runtime import Peer
 
-__all__ = ["PACK_POOL_FROM", "HostSource", "HostTrees"]
+__all__ = ["HISTOGRAM_POOL_FROM", "PACK_POOL_FROM", "HostSource", "HostTrees", "histogram_block"]
 
 PACK_POOL_FROM = 100_000
 """Squarings of one depth's packing from which the host spreads it over its crypto workers."""
+HISTOGRAM_POOL_FROM = 400_000
+"""Cells (rows × columns) of one histogram from which the host builds it over its workers."""
 
 Ints = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -146,6 +149,20 @@ def _derived(level: Level) -> dict[int, tuple[int, int]]:
     return out
 
 
+def histogram_block(
+    nsq: mpz, counts: list[int], binned: npt.NDArray[np.int32], ciphertexts: list[mpz]
+) -> Histogram:
+    """Per column, per bin: the product of the ciphertexts of the rows in that bin (worker
+    task: module-level, picklable)."""
+    histogram = []
+    for j, count in enumerate(counts):
+        bins = [mpz(1)] * count
+        for c, b in zip(ciphertexts, binned[:, j].tolist(), strict=True):
+            bins[b] = bins[b] * c % nsq
+        histogram.append(bins)
+    return histogram
+
+
 class HostTrees:
     """The host's side of every tree: encrypted histograms, its split table."""
 
@@ -224,16 +241,29 @@ class HostTrees:
         return out
 
     def _build(self, rows: Ints, ciphertexts: list[mpz]) -> Histogram:
-        """One product of ciphertexts per column and bin over `rows`."""
-        nsq = self.key.nsquare
-        histogram = []
+        """One product of ciphertexts per column and bin over `rows`: in this process, or
+        from HISTOGRAM_POOL_FROM cells on over the crypto workers, each taking a block of
+        rows (only those rows' ciphertexts travel) and the blocks' histograms multiplied."""
+        nsq, counts = self.key.nsquare, self.bins.counts
         binned = self.bins.binned[rows]
-        for j, count in enumerate(self.bins.counts):
-            bins = [mpz(1)] * count
-            for row, b in zip(rows.tolist(), binned[:, j].tolist(), strict=True):
-                bins[b] = bins[b] * ciphertexts[row] % nsq
-            histogram.append(bins)
-        return histogram
+        chosen = [ciphertexts[r] for r in rows.tolist()]
+        if len(rows) * len(counts) < HISTOGRAM_POOL_FROM:
+            return histogram_block(nsq, counts, binned, chosen)
+        pool = self.pool()
+        bounds = np.linspace(0, len(rows), pool.workers + 1).astype(int).tolist()
+        futures = [
+            pool.executor.submit(histogram_block, nsq, counts, binned[lo:hi], chosen[lo:hi])
+            for lo, hi in itertools.pairwise(bounds)
+            if hi > lo
+        ]
+        partials = [future.result() for future in futures]
+        out = partials[0]
+        for partial in partials[1:]:
+            out = [
+                [a * b % nsq for a, b in zip(mine, theirs, strict=True)]
+                for mine, theirs in zip(out, partial, strict=True)
+            ]
+        return out
 
     def _sums(
         self, level: LevelRequest, histograms: dict[int, Histogram], slot_bits: int
