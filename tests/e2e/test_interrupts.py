@@ -209,10 +209,17 @@ components:
       guest: {{path: {tmp_path / "absent-guest.csv"}, id: id, label: y}}
       host: {{path: {tmp_path / "absent-host.csv"}, id: id}}
 """
-    process, _ = _start(tmp_path, text)
+    process, runs = _start(tmp_path, text)
     code, summary, output = _finish(process)
     assert code == 1, output
     error = summary["error"]
     assert "absent-guest.csv" in error and "absent-host.csv" in error, error
     assert "exited with" not in error and "SIGTERM" not in error, error
     assert {p["status"] for p in summary["parties"].values()} == {"failed"}
+    # each party's task log carries its own error with its traceback, and only its own
+    run = _run_dir(runs)
+    for party, mine, theirs in (("9999", "absent-guest", "absent-host"),
+                                ("10000", "absent-host", "absent-guest")):  # fmt: skip
+        log = (run / party / "worker.log").read_text(errors="replace")
+        assert "reader_0 failed" in log and mine in log and "Traceback" in log, log
+        assert theirs not in log, log

@@ -36,6 +36,8 @@ def _progress(event: dict[str, Any]) -> str:
         text += f", {float(event['rate']):,.3g}/s"
     if event.get("eta") is not None and total and done < int(total):
         text += f", ~{_duration(float(event['eta']))} left"
+    if event.get("loss") is not None:
+        text += f", loss {float(event['loss']):.4g}"
     return text
 
 

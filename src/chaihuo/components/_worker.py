@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -34,6 +35,8 @@ from chaihuo.runtime import (
 )
 
 __all__ = ["check_security", "main", "run_party"]
+
+_LOG = logging.getLogger("chaihuo.components")
 
 
 def _gather_inputs(
@@ -107,6 +110,8 @@ def _run_role(
                 outputs=save_outputs(outputs, directory),
             )
         except BaseException as exc:
+            # The task log carries this party's own error in full (it never crosses).
+            _LOG.error("%s failed on %s: %s", component.id, role.value, exc, exc_info=exc)
             report.failed(component.id, role, exc)
             raise
         produced[component.id] = True
@@ -139,6 +144,7 @@ class _PartyRun:
         self.directory = task.report_dir or task.work_dir / task.party_id
         self.directory.mkdir(parents=True, exist_ok=True)
         self.report = PartyReport(self.directory, task.party_id)
+        self.metrics: MetricsSink | None = None
         self.link: Link | None = None
         self._stop_reason: str | None = None
 
@@ -178,7 +184,7 @@ class _PartyRun:
             computing.stop()
             self.report.failed(None, None, exc)
             return self.report.finish()
-        metrics = MetricsSink(self.directory / "metrics.jsonl")
+        self.metrics = metrics = MetricsSink(self.directory / "metrics.jsonl")
         metrics.on_progress(self._forward_progress)
         try:
             contexts = [
@@ -208,15 +214,19 @@ class _PartyRun:
 
     def _forward_progress(self, record: ProgressRecord) -> None:
         """Progress of long components to the launcher's console (the job's metrics file has
-        them already)."""
+        them already), with the component's latest training loss when it logs one."""
+        component = record.namespace.split(".")[0]
+        latest = self.metrics.latest(component) if self.metrics is not None else {}
+        extra = {"loss": latest["loss"]} if "loss" in latest else {}
         self.report.emit(
             event="progress",
-            component=record.namespace.split(".")[0],
+            component=component,
             stage=record.stage,
             done=record.done,
             total=record.total,
             rate=record.rate,
             eta=record.eta,
+            **extra,
         )
 
     def _context(
