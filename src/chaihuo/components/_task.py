@@ -106,7 +106,8 @@ class PartyTask(BaseModel):
     computing: ComputingPlan = Field(default_factory=ComputingPlan)
 
 
-OutcomeStatus = Literal["running", "success", "failed", "canceled", "skipped"]
+OutcomeStatus = Literal["running", "success", "failed", "canceled"]
+"""A component on one role of a party, as its worker records it."""
 PartyStatus = Literal["running", "success", "failed", "canceled"]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import signal
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from chaihuo.components import PartyResult, RoleOutcome
 from chaihuo.core import Role
@@ -87,12 +87,16 @@ def _origin_time(party: PartyProcess, result: PartyResult | None) -> float | Non
     return party.exited_at
 
 
-def _outcome(party: PartyProcess, outcome: RoleOutcome | None, origin: bool) -> str:
+ComponentStatus = Literal["success", "failed", "canceled", "not_run"]
+"""A component of a `chaihuo run` summary: `not_run` when no party got to start it."""
+
+
+def _outcome(party: PartyProcess, outcome: RoleOutcome | None, origin: bool) -> ComponentStatus:
     if outcome is None:
         return "not_run"
     if outcome.status == "running":  # the worker ended without finishing it
         return "failed" if origin and not party.stopped else "canceled"
-    return outcome.status
+    return outcome.status  # success, failed or canceled
 
 
 def _components(
@@ -103,7 +107,7 @@ def _components(
 ) -> dict[str, dict[str, Any]]:
     components: dict[str, dict[str, Any]] = {}
     for cid in order:
-        statuses: list[str] = []
+        statuses: list[ComponentStatus] = []
         view: RoleOutcome | None = None
         for party in parties:
             task = next((c for c in party.task.components if c.id == cid), None)
@@ -123,7 +127,7 @@ def _components(
     return components
 
 
-def _combine(statuses: list[str]) -> str:
+def _combine(statuses: list[ComponentStatus]) -> ComponentStatus:
     if statuses and all(s == "success" for s in statuses):
         return "success"
     for status in ("failed", "canceled"):
