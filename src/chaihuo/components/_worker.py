@@ -110,8 +110,12 @@ def _run_role(
                 outputs=save_outputs(outputs, directory),
             )
         except BaseException as exc:
-            # The task log carries this party's own error in full (it never crosses).
-            _LOG.error("%s failed on %s: %s", component.id, role.value, exc, exc_info=exc)
+            # The task log carries this party's own error in full (it never crosses); a stop
+            # or a peer's failure is one line: nothing went wrong here.
+            if error_code(exc) == "FEDERATION_CANCELLED" or not isinstance(exc, Exception):
+                _LOG.warning("%s stopped on %s: %s", component.id, role.value, exc)
+            else:
+                _LOG.error("%s failed on %s: %s", component.id, role.value, exc, exc_info=exc)
             report.failed(component.id, role, exc)
             raise
         produced[component.id] = True
