@@ -194,6 +194,30 @@ def test_saved_parts_predict_what_training_predicted(tmp_path: Path) -> None:
     assert predicted.guest["model"].digest == trained.guest["model"].digest
 
 
+@pytest.mark.parametrize("validating", [False, True])
+def test_warm_start_continues_the_saved_model_as_if_never_stopped(
+    tmp_path: Path, validating: bool
+) -> None:
+    parts = _parts(hosts=2)
+    held = _parts(hosts=2, rows=40, seed=8) if validating else None
+    first = run_boost(tmp_path / "a", {**SMALL, "num_trees": 2}, parts, security=TEST_KEYS)
+    models = saved(tmp_path / "models", first)
+    params = {**SMALL, "num_trees": 2, "early_stopping_rounds": 5 if validating else None}
+    more = run_boost(tmp_path / "b", params, parts, validate=held, models=models,
+                     security=TEST_KEYS)  # fmt: skip
+    reference = _reference(parts, {**SMALL, "num_trees": 4})
+    if held is not None:  # early stopping keeps the best of the continued rounds 2 and 3
+        losses = [float(np.mean(np.logaddexp(0.0, m) - held.y * m))
+                  for m in _round_margins(reference, held)]  # fmt: skip
+        best = 2 + int(np.argmin(losses[2:]))
+        reference = dataclasses.replace(reference, trees=reference.trees[: best + 1])
+    assert_same_trees(more, reference, TOL)  # 2 saved + the new ones == one longer run
+    np.testing.assert_allclose(
+        in_order(more.guest["predictions"], parts.ids),
+        reference.predict(parts.guest_x, parts.host_xs), rtol=0, atol=TOL,
+    )  # fmt: skip
+
+
 def _leaves(obj: object) -> list[object]:
     if isinstance(obj, dict):
         return [leaf for value in obj.values() for leaf in _leaves(value)]

@@ -29,16 +29,22 @@ Boosted = tuple[list[Tree], npt.NDArray[np.float64], Matrix]
 
 def boost(
     sources: list[SplitSource], loss: Objective, y: npt.NDArray[np.float64], params: BoostParams,
-    *, before_tree: BeforeTree | None = None, after_round: AfterRound | None = None,
+    *, start: Boosted | None = None, before_tree: BeforeTree | None = None,
+    after_round: AfterRound | None = None,
 ) -> Boosted:  # fmt: skip
-    """`params.num_trees` rounds of one tree per output, from the loss's initial scores; every
+    """`params.num_trees` rounds of one tree per output, from the loss's initial scores (or
+    after the trees of `start`, a saved model's, whose rounds keep their numbers); every
     output's gradients of a round come from the scores before it (as XGBoost). With
-    `complete_secure` the first round uses the first source only (the guest's columns), and
-    `before_tree` is called only for trees other sources take part in."""
-    init = loss.initial_scores(y)
-    scores = np.tile(init, (len(y), 1))
-    trees: list[Tree] = []
-    for index in range(params.num_trees):
+    `complete_secure` the model's first round uses the first source only (the guest's
+    columns), and `before_tree` is called only for trees other sources take part in."""
+    if start is None:
+        init = loss.initial_scores(y)
+        trees: list[Tree] = []
+        scores = np.tile(init, (len(y), 1))
+    else:
+        trees, init, scores = list(start[0]), start[1], start[2].copy()
+    done = len(trees) // loss.outputs
+    for index in range(done, done + params.num_trees):
         update = np.zeros_like(scores)
         first = len(trees)
         active = sources[:1] if params.complete_secure and index == 0 else sources

@@ -77,18 +77,12 @@ def local_setup(params: BoostParams, inputs: Mapping[str, Any], role: str) -> Pa
     if inputs.get("train") is None:
         raise InvalidInputError(f"{KIND} needs a `train` input (or a model to predict)",
                                 public=True)  # fmt: skip
-    if model is not None:
-        raise InvalidInputError(
-            f"{KIND} does not continue a saved model yet: leave out `model` to train, or set "
-            "num_trees: 0 to predict with it",
-            public=True,
-        )
     data = {
         usage: _party_data(inputs[usage], host, usage, params.use_missing)
         for usage in ("train", "validate", "test")
         if inputs.get(usage) is not None
     }
-    return PartySetup("fit", data, None)
+    return PartySetup("fit", data, model)  # with a model: continue it (warm start)
 
 
 def crypto_pool(ctx: Context, rows: int) -> PaillierPool | None:

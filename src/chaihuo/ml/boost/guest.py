@@ -23,7 +23,7 @@ from chaihuo.core import ChaihuoError, InvalidInputError
 from chaihuo.ml._data import label_classes
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.boost._bins import fit_bins
-from chaihuo.ml.boost._boosting import boost
+from chaihuo.ml.boost._boosting import Boosted, boost
 from chaihuo.ml.boost._gradients import GradientCoding
 from chaihuo.ml.boost._grow import ColumnSource, SplitSource
 from chaihuo.ml.boost._messages import Gradients
@@ -68,16 +68,20 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
             for host in hosts:
                 host.start_tree(index, Gradients(encrypted, coding.slot_bits))
 
-    validation = _Validation(ctx, setup, params, loss)
+    start, validate_start = _warm_start(ctx, setup, loss, train.features)
+    validation = _Validation(ctx, setup, params, loss, validate_start)
+
+    rounds = (len(start[0]) // loss.outputs if start else 0) + params.num_trees
 
     def after_round(index: int, grown: list[Tree], scores: np.ndarray) -> bool:
         ctx.metrics.log("loss", loss.loss(scores, y), step=index)
-        ctx.progress("trees", index + 1, params.num_trees)
+        ctx.progress("trees", index + 1, rounds)
         return validation.round(index, grown)
 
     trees, init, _ = boost(
-        sources, loss, y, params, before_tree=send_gradients, after_round=after_round
-    )
+        sources, loss, y, params, start=start, before_tree=send_gradients,
+        after_round=after_round,
+    )  # fmt: skip
     trees = trees[: validation.kept(len(trees))]
     meta = {
         "objective": params.objective, "learning_rate": params.learning_rate,
@@ -99,8 +103,9 @@ class _Validation:
     the hosts whether to go on, and at the end how many trees to keep."""
 
     def __init__(
-        self, ctx: Context, setup: PartySetup, params: BoostParams, loss: Objective
-    ) -> None:
+        self, ctx: Context, setup: PartySetup, params: BoostParams, loss: Objective,
+        start: np.ndarray | None,
+    ) -> None:  # fmt: skip
         self.channel = ctx.sub("validate")
         self.metrics = ctx.metrics
         self.data = setup.data.get("validate")
@@ -110,7 +115,10 @@ class _Validation:
         self.scores = np.zeros((0, loss.outputs))
         if self.data is not None:
             _, self.y = _targets(params, self.data.labels)
-            self.scores = np.tile(loss.initial_scores(self.y), (self.data.rows, 1))
+            self.scores = (
+                start if start is not None
+                else np.tile(loss.initial_scores(self.y), (self.data.rows, 1))
+            )  # fmt: skip
 
     def round(self, index: int, grown: list[Tree]) -> bool:
         """Score the round on the validation rows; True to stop."""
@@ -137,6 +145,26 @@ class _Validation:
             keep = min(grown, (self.stopping.best_epoch + 1) * self.loss.outputs)
         self.channel.hosts.put("kept", keep)
         return keep
+
+
+def _warm_start(
+    ctx: Context, setup: PartySetup, loss: Objective, features: np.ndarray
+) -> tuple[Boosted | None, np.ndarray | None]:
+    """With a `model` input: its trees, initial scores and training scores (each host sends its
+    node bits for the training rows, and for the validation rows), to boost on from."""
+    if setup.model is None:
+        return None, None
+    saved = GuestModel.from_artifact(setup.model)
+    peers = ctx.sub("warm")
+    outputs = loss.outputs
+    scores = saved.init_scores + tree_sums(list(peers.hosts), saved.trees, 0, outputs, features)
+    validate = setup.data.get("validate")
+    validation = None
+    if validate is not None:
+        validation = saved.init_scores + tree_sums(
+            list(peers.sub("validate").hosts), saved.trees, 0, outputs, validate.features
+        )
+    return (saved.trees, saved.init_scores, scores), validation
 
 
 def _targets(params: BoostParams, labels: Any) -> tuple[list[Any], np.ndarray]:
@@ -192,6 +220,7 @@ def _start(
     failure: BaseException | None = None
     setup: PartySetup | None = None
     trees, outputs = 0, 1  # the hosts serve this many trees: one per output per round
+    saved = 0  # trees of the model continued (warm start)
     try:
         setup = local_setup(params, inputs, "guest")
         if setup.mode == "fit":
@@ -200,6 +229,8 @@ def _start(
             trees = params.num_trees * outputs
             if "validate" in setup.data:
                 _targets(params, setup.data["validate"].labels)
+            if setup.model is not None:
+                saved = _continuable(setup, params, classes)
     except (ChaihuoError, ValueError) as exc:
         failure = exc
     hellos: list[dict[str, Any]] = []
@@ -221,7 +252,7 @@ def _start(
             plan = {
                 "mode": setup.mode, "score": setup.score_usage, "host_index": k,
                 "trees": trees, "outputs": outputs, "validate": "validate" in setup.data,
-                "guest_only_rounds": int(params.complete_secure),
+                "guest_only_rounds": int(params.complete_secure), "first_tree": saved,
             }  # fmt: skip
         send_status(peer, "plan", plan, failure)
     if failure is not None:
@@ -230,6 +261,23 @@ def _start(
         receive_status(peer, "ack", f"host {peer.party}", KIND)
     assert setup is not None
     return setup, hellos
+
+
+def _continuable(setup: PartySetup, params: BoostParams, classes: list[Any]) -> int:
+    """The number of trees of the model a warm start continues; refused (data-free reasons)
+    when it was fitted with another objective, other classes or other columns."""
+    assert setup.model is not None
+    saved = GuestModel.from_artifact(setup.model)
+    meta = saved.meta
+    if meta.get("objective") != params.objective or list(meta.get("classes", [])) != classes:
+        raise InvalidInputError(
+            "warm start: the model has another objective or other label classes", public=True
+        )
+    if tuple(meta.get("feature_names", ())) != setup.data["train"].feature_names:
+        raise InvalidInputError(
+            "warm start: the model was fitted on other feature columns", public=True
+        )
+    return len(saved.trees)
 
 
 def _check(

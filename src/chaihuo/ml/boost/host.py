@@ -51,6 +51,13 @@ def run_host(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> di
                            f"job's {ctx.cipher.policy.paillier_bits}")  # fmt: skip
     bins = setup.plan["bins"]
     trees = HostTrees(ctx.sub("trees").guest, key, bins, params.max_depth, lambda: ctx.cipher.pool)
+    if setup.model is not None:  # warm start: the saved trees' bits for the guest's scores
+        saved = HostModel.from_artifact(setup.model)
+        warm = ctx.sub("warm")
+        host_send_bits(warm.guest, saved, setup.data["train"].features)
+        if setup.plan.get("validate"):
+            host_send_bits(warm.sub("validate").guest, saved, setup.data["validate"].features)
+        trees.nodes.update(saved.nodes)
     part = _serve(ctx, setup, trees)
     host_send_bits(ctx.sub("predict").guest, part, score.features)
     return {"model": part.artifact({"max_bin": params.max_bin})}
@@ -60,17 +67,18 @@ def _serve(ctx: Context, setup: PartySetup, trees: HostTrees) -> HostModel:
     """Every tree of the guest's plan, round by round; with a `validate` input, the round's
     node bits on its rows, the guest's go-on after each round, and the trees it keeps."""
     total, outputs = int(setup.plan["trees"]), int(setup.plan["outputs"])
+    first = int(setup.plan.get("first_tree", 0))  # a warm start's saved trees come first
     names = setup.data["train"].feature_names
     validate = setup.data.get("validate") if setup.plan.get("validate") else None
     channel = ctx.sub("validate")
-    grown = 0
+    grown = first
     guest_only = int(setup.plan.get("guest_only_rounds", 0))
-    for index in range(total // outputs):
+    for index in range(first // outputs, (first + total) // outputs):
         for _ in range(outputs):
             if index >= guest_only:  # complete_secure: the first round is the guest's alone
                 trees.tree(grown)
             grown += 1
-        ctx.progress("trees", grown, total)
+        ctx.progress("trees", grown - first, total)
         if validate is not None:
             peer = channel.sub(f"round{index}").guest
             part = HostModel(trees.nodes, names)
@@ -107,9 +115,10 @@ def _start(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> Part
             bins = fit_bins(setup.data["train"].features, params.max_bin, params.use_missing)
             setup.plan["bins"] = bins
             hello["candidates"] = len(bins.candidates)
-        else:
-            assert setup.model is not None
-            hello["nodes"] = len(HostModel.from_artifact(setup.model).nodes)
+        if setup.model is not None:  # predicting, or continuing it (warm start)
+            saved = HostModel.from_artifact(setup.model)
+            _check_names(saved.feature_names, setup.data[setup.score_usage].feature_names)
+            hello["nodes"] = len(saved.nodes)
     except (ChaihuoError, ValueError) as exc:
         failure = exc
     send_status(peer, "hello", hello, failure)
@@ -126,6 +135,13 @@ def _start(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> Part
         problems.append(f"the guest's plan asks for {trees!r} trees of {outputs!r} outputs")
     if setup.mode == "fit" and plan.get("guest_only_rounds") not in (0, 1):
         problems.append("the guest's plan has an unknown complete_secure setting")
+    first = plan.get("first_tree", 0)
+    continuing = setup.model is not None
+    if setup.mode == "fit" and not (
+        isinstance(first, int) and 0 <= first <= MAX_TREES and (first > 0) == continuing
+        and isinstance(outputs, int) and outputs >= 1 and first % outputs == 0
+    ):  # fmt: skip
+        problems.append("the guest's and the host's model parts to continue do not match")
     if setup.mode == "fit" and plan.get("validate") and "validate" not in setup.data:
         problems.append("the host has no `validate` input")
     if plan.get("score") not in setup.data:
