@@ -42,14 +42,30 @@ def test_coding_packs_sums_without_carries() -> None:
     rng = np.random.default_rng(0)
     g, h = rng.uniform(-1, 1, 500), rng.uniform(0, 0.25, 500)
     coding = GradientCoding.for_tree(g, h, 24)
-    gi, hi = coding.encode(g, h)
-    packed = coding.pack(gi, hi)
+    sample = rng.random(500) < 0.7  # rows out of the sample add nothing, not even a count
+    coded = coding.encode(g, h, sample)
+    packed = coding.pack(coded)
     for size in (1, 17, 500):
         rows = rng.choice(500, size, replace=False)
         grad, hess, count = coding.unpack([sum(packed[i] for i in rows.tolist())])
         assert (int(grad[0]), int(hess[0]), int(count[0])) == (
-            int(gi[rows].sum()), int(hi[rows].sum()), size,
+            int(coded.gi[rows].sum()), int(coded.hi[rows].sum()), int(sample[rows].sum()),
         )  # fmt: skip
+
+
+def test_row_and_column_subsampling_match_the_reference(tmp_path: Path) -> None:
+    parts = _parts(hosts=2, rows=160)
+    params = {**SMALL, "subsample": 0.7, "colsample_bytree": 0.5, "random_seed": 11}
+    run = run_boost(tmp_path, params, parts, security=TEST_KEYS)
+    reference = fit_plaintext(parts.guest_x, parts.host_xs, parts.y.astype(float),
+                              BoostParams(**params), ids=parts.ids)  # fmt: skip
+    assert_same_trees(run, reference, TOL)
+    full = _reference(parts, SMALL)
+    assert any(  # the draws changed the trees
+        sorted(a.nodes) != sorted(b.nodes)
+        or any(a.nodes[k].split != b.nodes[k].split for k in a.nodes if k in b.nodes)
+        for a, b in zip(reference.trees, full.trees, strict=True)
+    )
 
 
 @pytest.mark.parametrize("hosts", [1, 2])

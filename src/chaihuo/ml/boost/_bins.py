@@ -18,7 +18,7 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Bins", "Candidate", "bin_columns", "fit_bins", "goes_left"]
+__all__ = ["Bins", "Candidate", "ColumnSampler", "bin_columns", "fit_bins", "goes_left"]
 
 _T = TypeVar("_T")
 Cuts = tuple[npt.NDArray[np.float64], ...]
@@ -120,3 +120,29 @@ def fit_bins(features: npt.NDArray[np.float64], max_bin: int, missing: bool = Fa
     """Cut points of each column of `features` and its binned matrix."""
     cuts = tuple(_cuts(features[:, j], max_bin) for j in range(features.shape[1]))
     return Bins(cuts, bin_columns(features, cuts), missing)
+
+
+@dataclass(frozen=True)
+class ColumnSampler:
+    """Column subsampling per tree (`colsample_bytree`): each party draws its own columns
+    from its own seed; a candidate of a column left out cannot win that tree."""
+
+    bins: Bins
+    rate: float
+    seed: int
+    party: int
+    """0 for the guest, k + 1 for host k (the reference draws as each party does)."""
+
+    def columns(self, tree: int) -> Mask:
+        """Which columns this tree may split on."""
+        count = len(self.bins.cuts)
+        keep = max(1, round(self.rate * count))
+        rng = np.random.default_rng([self.seed, 1, self.party, tree])
+        mask = np.zeros(count, dtype=bool)
+        mask[rng.choice(count, size=min(keep, count), replace=False)] = True
+        return mask
+
+    def candidates(self, tree: int) -> Mask:
+        """Which candidates (in `bins.candidates` order) this tree may use."""
+        columns = np.array([c.column for c in self.bins.candidates], dtype=np.int64)
+        return self.columns(tree)[columns] if len(columns) else np.zeros(0, dtype=bool)

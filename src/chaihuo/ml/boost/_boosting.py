@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.ml.boost._gradients import GradientCoding
+from chaihuo.ml.boost._gradients import Coded, GradientCoding
 from chaihuo.ml.boost._grow import SplitSource, grow_tree
 from chaihuo.ml.boost._objectives import Objective
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._tree import Tree, tree_values
 
-__all__ = ["Boosted", "boost"]
+__all__ = ["Boosted", "boost", "row_sample"]
 
 Ints = npt.NDArray[np.int64]
 Matrix = npt.NDArray[np.float64]
-BeforeTree = Callable[[int, GradientCoding, Ints, Ints], None]
-"""(tree index, this tree's coding, g_i, h_i) → None: the guest sends [[m_i]] to its hosts."""
+BeforeTree = Callable[[int, GradientCoding, Coded], None]
+"""(tree index, this tree's coding, its g_i, h_i, c_i) → None: the guest sends [[m_i]]."""
 AfterRound = Callable[[int, list[Tree], Matrix], bool]
 """(round, its trees, training scores after it) → stop now: metrics, validation, progress."""
 
@@ -27,16 +29,28 @@ Boosted = tuple[list[Tree], npt.NDArray[np.float64], Matrix]
 """(trees, initial scores, training scores)."""
 
 
+def row_sample(ids: npt.NDArray[Any], seed: int, index: int, rate: float) -> npt.NDArray[np.bool_]:
+    """Round `index`'s rows: a row is in when a keyed hash of (seed, round, its id) falls below
+    `rate` — a draw that does not depend on the order rows come in."""
+    prefix = f"{seed}|{index}|".encode()
+    draws = [
+        int.from_bytes(hashlib.blake2b(prefix + str(key).encode(), digest_size=8).digest(), "big")
+        for key in ids.tolist()
+    ]
+    return np.array(draws, dtype=np.float64) / 2.0**64 < rate
+
+
 def boost(
     sources: list[SplitSource], loss: Objective, y: npt.NDArray[np.float64], params: BoostParams,
-    *, start: Boosted | None = None, before_tree: BeforeTree | None = None,
-    after_round: AfterRound | None = None,
+    *, seed: int = 0, ids: npt.NDArray[Any] | None = None, start: Boosted | None = None,
+    before_tree: BeforeTree | None = None, after_round: AfterRound | None = None,
 ) -> Boosted:  # fmt: skip
     """`params.num_trees` rounds of one tree per output, from the loss's initial scores (or
     after the trees of `start`, a saved model's, whose rounds keep their numbers); every
     output's gradients of a round come from the scores before it (as XGBoost). With
     `complete_secure` the model's first round uses the first source only (the guest's
-    columns), and `before_tree` is called only for trees other sources take part in."""
+    columns), and `before_tree` is called only for trees other sources take part in. With
+    `subsample` < 1 each round draws its rows by id (`row_sample`)."""
     if start is None:
         init = loss.initial_scores(y)
         trees: list[Tree] = []
@@ -48,12 +62,16 @@ def boost(
         update = np.zeros_like(scores)
         first = len(trees)
         active = sources[:1] if params.complete_secure and index == 0 else sources
+        sample = None
+        if params.subsample < 1:
+            sample = row_sample(ids if ids is not None else np.arange(len(y)), seed, index,
+                                params.subsample)  # fmt: skip
         for k, (g, h) in enumerate(loss.gradients(scores, y)):
             coding = GradientCoding.for_tree(g, h, params.precision_bits)
-            gi, hi = coding.encode(g, h)
+            coded = coding.encode(g, h, sample)
             if before_tree is not None and len(active) > 1:
-                before_tree(len(trees), coding, gi, hi)
-            tree, leaves = grow_tree(active, gi, hi, coding, params)
+                before_tree(len(trees), coding, coded)
+            tree, leaves = grow_tree(active, coded, coding, params, len(trees))
             trees.append(tree)
             update[:, k] = tree_values(tree, leaves)
         scores = scores + update

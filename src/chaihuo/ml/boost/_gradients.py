@@ -21,10 +21,19 @@ import numpy.typing as npt
 
 from chaihuo.core import InvalidInputError
 
-__all__ = ["GradientCoding"]
+__all__ = ["Coded", "GradientCoding"]
 
 Vector = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Coded:
+    """One tree's integer g_i, h_i and c_i (1: the row is in the tree's sample) per row."""
+
+    gi: Ints
+    hi: Ints
+    ci: Ints
 
 
 @dataclass(frozen=True)
@@ -65,19 +74,22 @@ class GradientCoding:
         """Bits of one packed sum (g, h, count) over any set of the tree's rows."""
         return self.grad_bits + self.hess_bits + self.count_bits
 
-    def encode(self, g: Vector, h: Vector) -> tuple[Ints, Ints]:
-        """(g_i, h_i) as int64 (exact: |values| < 2^(precision + bound bits))."""
+    def encode(self, g: Vector, h: Vector, sample: npt.NDArray[np.bool_] | None = None) -> Coded:
+        """g_i, h_i as int64 (exact: |values| < 2^(precision + bound bits)) and c_i; rows out
+        of the tree's `sample` (row subsampling) are all zeros: they add nothing to any sum."""
         gi = np.rint(np.ldexp(g, self.precision)).astype(np.int64) + self.offset
         hi = np.rint(np.ldexp(h, self.precision)).astype(np.int64)
-        return gi, hi
+        ci = np.ones(len(g), dtype=np.int64)
+        if sample is not None:
+            gi[~sample], hi[~sample], ci[~sample] = 0, 0, 0
+        return Coded(gi, hi, ci)
 
-    def pack(self, gi: Ints, hi: Ints) -> list[int]:
-        """One plaintext per row: g_i·2^(HB+CB) + h_i·2^CB + 1."""
+    def pack(self, coded: Coded) -> list[int]:
+        """One plaintext per row: g_i·2^(HB+CB) + h_i·2^CB + c_i (c_i = 1 for a row in the
+        tree's sample; a row left out is all zeros)."""
         g_shift, h_shift = self.hess_bits + self.count_bits, self.count_bits
-        return [
-            (g << g_shift) + (h << h_shift) + 1
-            for g, h in zip(gi.tolist(), hi.tolist(), strict=True)
-        ]
+        rows = zip(coded.gi.tolist(), coded.hi.tolist(), coded.ci.tolist(), strict=True)
+        return [(g << g_shift) + (h << h_shift) + c for g, h, c in rows]
 
     def unpack(self, sums: list[int]) -> tuple[Ints, Ints, Ints]:
         """(Σg_i, Σh_i, count) of packed sums."""

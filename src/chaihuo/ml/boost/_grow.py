@@ -16,13 +16,13 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.ml.boost._bins import Bins, goes_left
-from chaihuo.ml.boost._gradients import GradientCoding
+from chaihuo.ml.boost._bins import Bins, ColumnSampler, goes_left
+from chaihuo.ml.boost._gradients import Coded, GradientCoding
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._split import NodeSums, Split, best_split, cumulative_sums, leaf_value
 from chaihuo.ml.boost._tree import GUEST, Node, Tree
 
-__all__ = ["ColumnSource", "Level", "SplitSource", "grow_tree"]
+__all__ = ["ColumnSource", "Level", "SplitSource", "column_source", "grow_tree"]
 
 Ints = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -41,9 +41,10 @@ class Level:
     """Nodes split at the previous depth (both children of each are at this depth)."""
     members: dict[int, Ints]
     sums: dict[int, NodeSums]
-    gi: Ints
-    hi: Ints
+    coded: Coded
     coding: GradientCoding
+    tree: int
+    """The tree's number in the model (column subsampling draws per tree)."""
 
 
 class SplitSource(Protocol):
@@ -70,9 +71,10 @@ class SplitSource(Protocol):
 class ColumnSource:
     """Candidates of plaintext binned columns (the guest's own; a host's in the reference)."""
 
-    def __init__(self, owner: int, bins: Bins) -> None:
+    def __init__(self, owner: int, bins: Bins, sampler: ColumnSampler | None = None) -> None:
         self.owner = owner
         self.bins = bins
+        self.sampler = sampler
         self._candidates = bins.candidates
 
     def request(self, level: Level) -> None:
@@ -83,7 +85,12 @@ class ColumnSource:
         scale = 2.0**-level.coding.precision
         best: dict[int, Split] = {}
         for node in level.active:
-            grad, hess, count = cumulative_sums(self.bins, level.members[node], level.gi, level.hi)
+            coded = level.coded
+            grad, hess, count = cumulative_sums(
+                self.bins, level.members[node], coded.gi, coded.hi, coded.ci
+            )
+            if self.sampler is not None:
+                count = np.where(self.sampler.candidates(level.tree), count, 0)
             split = best_split(
                 level.sums[node], grad, hess, count, level.coding.offset, scale, params
             )
@@ -112,30 +119,46 @@ class ColumnSource:
         return candidate.column, self.bins.threshold(candidate), candidate.missing_left
 
 
+def column_source(owner: int, bins: Bins, params: BoostParams, seed: int) -> ColumnSource:
+    """A party's plaintext columns as a split source, with its column draws when
+    `colsample_bytree` < 1 (party number: 0 for the guest, k + 1 for host k)."""
+    sampler = None
+    if params.colsample_bytree < 1:
+        sampler = ColumnSampler(bins, params.colsample_bytree, seed, owner + 1)
+    return ColumnSource(owner, bins, sampler)
+
+
 def _level(  # noqa: PLR0917 - one depth's state
-    depth: int, positions: Ints, parents: list[int], gi: Ints, hi: Ints,
-    coding: GradientCoding, params: BoostParams,
+    depth: int, positions: Ints, parents: list[int], coded: Coded,
+    coding: GradientCoding, params: BoostParams, tree: int,
 ) -> Level:  # fmt: skip
     members = {int(k): np.flatnonzero(positions == k) for k in np.unique(positions) if k >= 0}
-    sums = {k: NodeSums.of(gi, hi, rows, coding.offset) for k, rows in members.items()}
+    sums = {
+        k: NodeSums.of(coded.gi, coded.hi, coded.ci, rows, coding.offset)
+        for k, rows in members.items()
+    }
     active = [
         k
         for k in sorted(members)
         if depth < params.max_depth and sums[k].count >= params.min_samples_split
     ]
-    return Level(depth, positions, active, parents, members, sums, gi, hi, coding)
+    return Level(depth, positions, active, parents, members, sums, coded, coding, tree)
 
 
 def grow_tree(
-    sources: list[SplitSource], gi: Ints, hi: Ints, coding: GradientCoding, params: BoostParams
+    sources: list[SplitSource],
+    coded: Coded,
+    coding: GradientCoding,
+    params: BoostParams,
+    number: int = 0,
 ) -> tuple[Tree, Ints]:
-    """One tree and the leaf id of every row."""
-    rows = len(gi)
+    """Tree `number` of the model and the leaf id of every row."""
+    rows = len(coded.gi)
     positions = np.zeros(rows, dtype=np.int64)
     leaf_of_row = np.zeros(rows, dtype=np.int64)
     tree, scale, parents = Tree(), 2.0**-coding.precision, list[int]()
     for depth in range(params.max_depth + 1):
-        level = _level(depth, positions, parents, gi, hi, coding, params)
+        level = _level(depth, positions, parents, coded, coding, params, number)
         winners: dict[int, tuple[SplitSource, Split]] = {}
         if level.active:
             for source in sources:

@@ -67,6 +67,19 @@ class BoostParams(BaseModel):
         description="Fractional bits of the encrypted gradients and hessians (24: the "
         "float32 precision XGBoost keeps them in); each bit widens every packed sum.",
     )  # fmt: skip
+    subsample: float = Field(
+        1.0, gt=0, le=1,
+        description="Share of rows drawn for each round (the others add nothing to its sums).",
+    )  # fmt: skip
+    colsample_bytree: float = Field(
+        1.0, gt=0, le=1,
+        description="Share of its own columns each party offers each tree (drawn by each party).",
+    )  # fmt: skip
+    random_seed: int | None = Field(
+        None,
+        ge=0,
+        description="Seeds the row and column draws (each party its own; drawn if unset).",
+    )
     complete_secure: bool = Field(
         False,
         description="Grow the first round's trees on the guest's features only (FATE's "

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from chaihuo.ml.boost._bins import fit_bins
 from chaihuo.ml.boost._boosting import boost
-from chaihuo.ml.boost._grow import ColumnSource, SplitSource
+from chaihuo.ml.boost._grow import ColumnSource, SplitSource, column_source
 from chaihuo.ml.boost._objectives import Objective
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._tree import GUEST, Node, Tree, margins, route
@@ -55,16 +56,24 @@ class PlainBoost:
 
 
 def fit_plaintext(
-    guest_x: Matrix, host_xs: list[Matrix], y: npt.NDArray[np.float64], params: BoostParams
+    guest_x: Matrix,
+    host_xs: list[Matrix],
+    y: npt.NDArray[np.float64],
+    params: BoostParams,
+    ids: npt.NDArray[Any] | None = None,
 ) -> PlainBoost:
     """Fit the algorithm of the protocol on plaintext columns (rows aligned across parties);
-    `y`: 0/1 (binary), class indices 0..K−1 (multi:softmax) or values (regression)."""
+    `y`: 0/1 (binary), class indices 0..K−1 (multi:softmax) or values (regression); `ids`
+    (the rows' ids) choose each round's rows with `subsample` < 1, as the guest does."""
     labels = np.asarray(y, dtype=np.float64)
     loss = params.loss(int(labels.max()) + 1 if len(labels) else 1)
     loss.check_labels(labels)
-    missing = params.use_missing
-    guest = ColumnSource(GUEST, fit_bins(guest_x, params.max_bin, missing))
-    hosts = [ColumnSource(k, fit_bins(x, params.max_bin, missing)) for k, x in enumerate(host_xs)]
+    missing, seed = params.use_missing, params.random_seed or 0
+    guest = column_source(GUEST, fit_bins(guest_x, params.max_bin, missing), params, seed)
+    hosts = [
+        column_source(k, fit_bins(x, params.max_bin, missing), params, seed)
+        for k, x in enumerate(host_xs)
+    ]
     sources: list[SplitSource] = [guest, *hosts]
-    trees, init, _ = boost(sources, loss, labels, params)
+    trees, init, _ = boost(sources, loss, labels, params, seed=seed, ids=ids)
     return PlainBoost(loss, init, trees, guest, hosts)

@@ -28,7 +28,7 @@ from chaihuo.crypto.paillier import (
     PaillierPublicKey,
 )
 from chaihuo.federation import ProtocolViolationError
-from chaihuo.ml.boost._bins import Bins, goes_left
+from chaihuo.ml.boost._bins import Bins, ColumnSampler, goes_left
 from chaihuo.ml.boost._grow import Level
 from chaihuo.ml.boost._messages import (
     Chosen,
@@ -168,8 +168,9 @@ class HostTrees:
 
     def __init__(
         self, peer: Peer, key: PaillierPublicKey, bins: Bins, max_depth: int,
-        pool: Callable[[], PaillierPool],
+        pool: Callable[[], PaillierPool], *, sampler: ColumnSampler | None = None,
     ) -> None:  # fmt: skip
+        self.sampler = sampler
         self.peer = peer
         self.key = key
         self.bins = bins
@@ -200,7 +201,8 @@ class HostTrees:
                 return  # the tree is complete
             members = {int(k): np.flatnonzero(level.positions == k) for k in level.active}
             histograms = self._histograms(level, members, previous, ciphertexts)
-            channel.put(f"sums{depth}", self._sums(level, histograms, gradients.slot_bits))
+            sums = self._sums(level, histograms, gradients.slot_bits, index)
+            channel.put(f"sums{depth}", sums)
             chosen = Chosen.from_wire(
                 channel.get(f"chosen{depth}"), level.active, len(self.split_ids)
             )
@@ -266,13 +268,19 @@ class HostTrees:
         return out
 
     def _sums(
-        self, level: LevelRequest, histograms: dict[int, Histogram], slot_bits: int
+        self, level: LevelRequest, histograms: dict[int, Histogram], slot_bits: int, tree: int
     ) -> dict[str, object]:
-        """Left-of-cut sums of every candidate of each node the guest asked for, packed."""
+        """Left-of-cut sums of every candidate of each node the guest asked for, packed; a
+        candidate of a column this tree does not draw is an encryption of 0 (count 0: the
+        guest cannot choose it, and learns only that it is invalid)."""
         nsq = self.key.nsquare
+        drawn = self.sampler.candidates(tree).tolist() if self.sampler is not None else None
         values: list[mpz] = []
         for node in level.send.tolist():
-            values.extend(self.bins.left_values(histograms[node], lambda a, b: a * b % nsq, mpz(1)))
+            sums = self.bins.left_values(histograms[node], lambda a, b: a * b % nsq, mpz(1))
+            if drawn is not None:
+                sums = [v if keep else mpz(1) for v, keep in zip(sums, drawn, strict=True)]
+            values.extend(sums)
         vector = EncryptedVector(self.key, values, exponent=0, bound_bits=slot_bits, codec=he.CODEC)
         work = len(values) * slot_bits  # squarings of the packing, spread when they pay
         pool = self.pool() if work >= PACK_POOL_FROM else None

@@ -25,9 +25,10 @@ class NodeSums:
     count: int
 
     @classmethod
-    def of(cls, gi: Ints, hi: Ints, rows: Ints, offset: int) -> NodeSums:
-        """Sums of the rows `rows`."""
-        count = len(rows)
+    def of(cls, gi: Ints, hi: Ints, ci: Ints, rows: Ints, offset: int) -> NodeSums:
+        """Sums of the rows `rows` (`ci`: 1 for a row in this tree's sample, else 0; a row
+        left out has g_i = h_i = 0, so only sampled rows carry the offset)."""
+        count = int(ci[rows].sum())
         return cls(int(gi[rows].sum()) - count * offset, int(hi[rows].sum()), count)
 
 
@@ -39,7 +40,9 @@ class Split:
     gain: float
 
 
-def cumulative_sums(bins: Bins, rows: Ints, gi: Ints, hi: Ints) -> tuple[Ints, Ints, Ints]:
+def cumulative_sums(
+    bins: Bins, rows: Ints, gi: Ints, hi: Ints, ci: Ints
+) -> tuple[Ints, Ints, Ints]:
     """(Σg_i, Σh_i, count) left of every candidate of a node (in `bins.candidates` order):
     the rows' histogram per column summed up to each cut, plus the missing bin when
     missing cells go left."""
@@ -53,7 +56,7 @@ def cumulative_sums(bins: Bins, rows: Ints, gi: Ints, hi: Ints) -> tuple[Ints, I
     left = np.array([c.missing_left for c in candidates], dtype=bool)
     missing_bin = np.array([len(bins.cuts[j]) + 1 for j in column.tolist()], dtype=np.int64)
     sums = []
-    for weights in (gi[rows], hi[rows], np.ones(len(rows), dtype=np.int64)):
+    for weights in (gi[rows], hi[rows], ci[rows]):
         hist = np.zeros(size, dtype=np.int64)
         np.add.at(hist, keys.reshape(-1), np.repeat(weights, binned.shape[1]))
         table = hist.reshape(binned.shape[1], width)

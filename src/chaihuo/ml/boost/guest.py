@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,8 +25,8 @@ from chaihuo.ml._data import label_classes
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.boost._bins import fit_bins
 from chaihuo.ml.boost._boosting import Boosted, boost
-from chaihuo.ml.boost._gradients import GradientCoding
-from chaihuo.ml.boost._grow import ColumnSource, SplitSource
+from chaihuo.ml.boost._gradients import Coded, GradientCoding
+from chaihuo.ml.boost._grow import SplitSource, column_source
 from chaihuo.ml.boost._messages import Gradients
 from chaihuo.ml.boost._model import KIND, GuestModel, guest_margins, tree_sums
 from chaihuo.ml.boost._objectives import Objective, objective
@@ -57,14 +58,13 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
         HostSource(k, peer, keys, int(hello["candidates"]), pool)
         for k, (peer, hello) in enumerate(zip(channel.hosts, hellos, strict=True))
     ]
-    sources: list[SplitSource] = [
-        ColumnSource(GUEST, fit_bins(train.features, params.max_bin, params.use_missing)),
-        *hosts,
-    ]
+    seed = params.random_seed if params.random_seed is not None else secrets.randbits(62)
+    bins = fit_bins(train.features, params.max_bin, params.use_missing)
+    sources: list[SplitSource] = [column_source(GUEST, bins, params, seed), *hosts]
 
-    def send_gradients(index: int, coding: GradientCoding, gi: np.ndarray, hi: np.ndarray) -> None:
+    def send_gradients(index: int, coding: GradientCoding, coded: Coded) -> None:
         if hosts:
-            encrypted = he.encrypt(keys.private_key, coding.pack(gi, hi), pool)
+            encrypted = he.encrypt(keys.private_key, coding.pack(coded), pool)
             for host in hosts:
                 host.start_tree(index, Gradients(encrypted, coding.slot_bits))
 
@@ -79,7 +79,7 @@ def run_guest(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> d
         return validation.round(index, grown)
 
     trees, init, _ = boost(
-        sources, loss, y, params, start=start, before_tree=send_gradients,
+        sources, loss, y, params, seed=seed, ids=train.ids, start=start, before_tree=send_gradients,
         after_round=after_round,
     )  # fmt: skip
     trees = trees[: validation.kept(len(trees))]

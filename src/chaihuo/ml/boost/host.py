@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from chaihuo.core import ChaihuoError, InvalidInputError
 from chaihuo.crypto.paillier import PaillierPublicKey
 from chaihuo.federation import ProtocolViolationError
-from chaihuo.ml.boost._bins import fit_bins
+from chaihuo.ml.boost._bins import ColumnSampler, fit_bins
 from chaihuo.ml.boost._model import KIND, HostModel, host_send_bits
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._remote import HostTrees
@@ -50,7 +51,13 @@ def run_host(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> di
         raise ChaihuoError(f"the guest's Paillier key has {key.key_bits} bits, below this "
                            f"job's {ctx.cipher.policy.paillier_bits}")  # fmt: skip
     bins = setup.plan["bins"]
-    trees = HostTrees(ctx.sub("trees").guest, key, bins, params.max_depth, lambda: ctx.cipher.pool)
+    sampler = None
+    if params.colsample_bytree < 1:
+        seed = params.random_seed if params.random_seed is not None else secrets.randbits(62)
+        party = int(setup.plan["host_index"]) + 1
+        sampler = ColumnSampler(bins, params.colsample_bytree, seed, party)
+    trees = HostTrees(ctx.sub("trees").guest, key, bins, params.max_depth,
+                      lambda: ctx.cipher.pool, sampler=sampler)  # fmt: skip
     if setup.model is not None:  # warm start: the saved trees' bits for the guest's scores
         saved = HostModel.from_artifact(setup.model)
         warm = ctx.sub("warm")
