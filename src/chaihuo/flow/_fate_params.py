@@ -340,7 +340,7 @@ _TREE_KEYS = {
 _TREE_DEFAULTS = {"max_depth": 3, "min_sample_split": 2, "min_leaf_node": 1,
                   "min_impurity_split": 1e-3, "min_child_weight": 0}  # fmt: skip
 _BOOST_HARMLESS = {
-    "tol": 1e-4, "n_iter_no_change": True, "subsample_feature_rate": 1.0,
+    "tol": 1e-4, "n_iter_no_change": True,
     "run_goss": False,
     "zero_as_missing": False, "sparse_optimization": False, "validation_freqs": None,
     "early_stopping_rounds": None, "metrics": None, "use_first_metric_only": False,
@@ -381,11 +381,16 @@ def map_secureboost(p: FateParams, ctx: MapContext) -> dict[str, Any]:
     for key in ("use_missing", "complete_secure"):
         if v.get(key):
             out[key] = True
+    if v.get("subsample_feature_rate", 1.0) != 1.0:
+        out["colsample_bytree"] = v["subsample_feature_rate"]
+    if v.get("random_seed") is not None:
+        out["random_seed"] = v["random_seed"]
     _encrypt(v.get("encrypt_param"), p, ctx)
     for key in sorted(set(tree) - set(_TREE_KEYS) - {"criterion_method", "criterion_params"}):
         ctx.note(f"{p.where('tree_param')}.{key}", _NO_COUNTERPART)
     handled = {"num_trees", "learning_rate", "bin_num", "tree_param", "task_type",
-               "objective_param", "encrypt_param", "use_missing", "complete_secure"}  # fmt: skip
+               "objective_param", "encrypt_param", "use_missing", "complete_secure",
+               "subsample_feature_rate", "random_seed"}  # fmt: skip
     _rest(p, ctx, handled, _BOOST_HARMLESS)
     return out
 

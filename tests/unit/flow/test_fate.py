@@ -303,6 +303,7 @@ def test_a_v2_secureboost_pair_maps_to_hetero_secureboost_with_fate_defaults() -
         "objective": "binary:logistic", "l2": 0.1, "l1": 0.05,
         # FATE's tree limits where chaihuo's (XGBoost's) defaults differ
         "min_gain": 1e-3, "min_child_weight": 0, "min_samples_split": 2,
+        "colsample_bytree": 0.8, "random_seed": 7,
     }.items():  # fmt: skip
         assert boost.params[key] == value, key
     assert t.job.components["evaluation_0"].inputs == {"data": "hetero_secure_boost_0.predictions"}
