@@ -341,9 +341,8 @@ _TREE_DEFAULTS = {"max_depth": 3, "min_sample_split": 2, "min_leaf_node": 1,
                   "min_impurity_split": 1e-3, "min_child_weight": 0}  # fmt: skip
 _BOOST_HARMLESS = {
     "tol": 1e-4, "n_iter_no_change": True,
-    "run_goss": False,
     "zero_as_missing": False, "sparse_optimization": False, "validation_freqs": None,
-    "early_stopping_rounds": None, "metrics": None, "use_first_metric_only": False,
+    "metrics": None, "use_first_metric_only": False,
     "cipher_compress_error": None, "cipher_compress": True, "new_ver": True,
     "boosting_strategy": "std", "EINI_inference": (False, True),
     "encrypted_mode_calculator_param": None, "predict_param": None, "cv_param": None,
@@ -378,19 +377,23 @@ def map_secureboost(p: FateParams, ctx: MapContext) -> dict[str, Any]:
         out["objective"] = "binary:logistic"
     else:
         ctx.note(p.where("objective_param"), f"objective {name!r} ({task}): {_NO_COUNTERPART}")
-    for key in ("use_missing", "complete_secure"):
+    for key in ("use_missing", "complete_secure", "run_goss"):
         if v.get(key):
             out[key] = True
+    if v.get("run_goss"):
+        out["top_rate"], out["other_rate"] = v.get("top_rate", 0.2), v.get("other_rate", 0.1)
     if v.get("subsample_feature_rate", 1.0) != 1.0:
         out["colsample_bytree"] = v["subsample_feature_rate"]
-    if v.get("random_seed") is not None:
-        out["random_seed"] = v["random_seed"]
+    for key in ("random_seed", "early_stopping_rounds"):
+        if v.get(key) is not None:
+            out[key] = v[key]
     _encrypt(v.get("encrypt_param"), p, ctx)
     for key in sorted(set(tree) - set(_TREE_KEYS) - {"criterion_method", "criterion_params"}):
         ctx.note(f"{p.where('tree_param')}.{key}", _NO_COUNTERPART)
     handled = {"num_trees", "learning_rate", "bin_num", "tree_param", "task_type",
                "objective_param", "encrypt_param", "use_missing", "complete_secure",
-               "subsample_feature_rate", "random_seed"}  # fmt: skip
+               "subsample_feature_rate", "random_seed", "run_goss", "top_rate",
+               "other_rate", "early_stopping_rounds"}  # fmt: skip
     _rest(p, ctx, handled, _BOOST_HARMLESS)
     return out
 

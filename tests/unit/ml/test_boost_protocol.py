@@ -53,6 +53,18 @@ def test_coding_packs_sums_without_carries() -> None:
         )  # fmt: skip
 
 
+def test_goss_matches_the_reference(tmp_path: Path) -> None:
+    parts = _parts(rows=160)
+    params = {**SMALL, "run_goss": True, "top_rate": 0.3, "other_rate": 0.3, "random_seed": 5}
+    run = run_boost(tmp_path, params, parts, security=TEST_KEYS)
+    reference = fit_plaintext(parts.guest_x, parts.host_xs, parts.y.astype(float),
+                              BoostParams(**params), ids=parts.ids)  # fmt: skip
+    assert_same_trees(run, reference, TOL)
+    assert reference.trees != _reference(parts, SMALL).trees  # the draw and weights count
+    with pytest.raises(ValueError, match="choose one"):
+        BoostParams(run_goss=True, subsample=0.5)
+
+
 def test_row_and_column_subsampling_match_the_reference(tmp_path: Path) -> None:
     parts = _parts(hosts=2, rows=160)
     params = {**SMALL, "subsample": 0.7, "colsample_bytree": 0.5, "random_seed": 11}

@@ -15,7 +15,7 @@ from chaihuo.ml.boost._objectives import Objective
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._tree import Tree, tree_values
 
-__all__ = ["Boosted", "boost", "row_sample"]
+__all__ = ["Boosted", "boost", "goss_sample", "row_sample"]
 
 Ints = npt.NDArray[np.int64]
 Matrix = npt.NDArray[np.float64]
@@ -29,15 +29,36 @@ Boosted = tuple[list[Tree], npt.NDArray[np.float64], Matrix]
 """(trees, initial scores, training scores)."""
 
 
-def row_sample(ids: npt.NDArray[Any], seed: int, index: int, rate: float) -> npt.NDArray[np.bool_]:
+def row_sample(
+    ids: npt.NDArray[Any], seed: int, index: int, rate: float, *, draws: bool = False
+) -> Any:
     """Round `index`'s rows: a row is in when a keyed hash of (seed, round, its id) falls below
-    `rate` — a draw that does not depend on the order rows come in."""
+    `rate` — a draw that does not depend on the order rows come in (`draws`: the uniform
+    draws themselves)."""
     prefix = f"{seed}|{index}|".encode()
-    draws = [
+    values = np.array([
         int.from_bytes(hashlib.blake2b(prefix + str(key).encode(), digest_size=8).digest(), "big")
         for key in ids.tolist()
-    ]
-    return np.array(draws, dtype=np.float64) / 2.0**64 < rate
+    ], dtype=np.float64) / 2.0**64  # fmt: skip
+    return values if draws else values < rate
+
+
+def goss_sample(
+    ids: npt.NDArray[Any], pairs: list[tuple[Matrix, Matrix]], seed: int, index: int,
+    params: BoostParams,
+) -> tuple[npt.NDArray[np.bool_], Matrix]:  # fmt: skip
+    """GOSS (LightGBM's gradient-based one-side sampling): the top_rate of rows by |g| (summed
+    over outputs; ties by a keyed hash of the id, so the draw ignores row order), plus rows of
+    the rest drawn by `row_sample` at other_rate / (1 − top_rate), their g and h weighted by
+    (1 − top_rate) / other_rate. Returns (rows in, weight per row)."""
+    size = np.abs(sum(g for g, _ in pairs))
+    tie = row_sample(ids, seed, -1 - index, 1.0, draws=True)
+    order = np.lexsort((tie, -size))
+    top = np.zeros(len(ids), dtype=bool)
+    top[order[: round(params.top_rate * len(ids))]] = True
+    rest = row_sample(ids, seed, index, params.other_rate / (1 - params.top_rate)) & ~top
+    weight = np.where(rest, (1 - params.top_rate) / params.other_rate, 1.0)
+    return top | rest, weight
 
 
 def boost(
@@ -62,11 +83,16 @@ def boost(
         update = np.zeros_like(scores)
         first = len(trees)
         active = sources[:1] if params.complete_secure and index == 0 else sources
-        sample = None
+        keys = ids if ids is not None else np.arange(len(y))
+        pairs = loss.gradients(scores, y)
+        sample, weight = None, None
         if params.subsample < 1:
-            sample = row_sample(ids if ids is not None else np.arange(len(y)), seed, index,
-                                params.subsample)  # fmt: skip
-        for k, (g, h) in enumerate(loss.gradients(scores, y)):
+            sample = row_sample(keys, seed, index, params.subsample)
+        elif params.run_goss:
+            sample, weight = goss_sample(keys, pairs, seed, index, params)
+        scale = weight if weight is not None else 1.0
+        for k, (raw_g, raw_h) in enumerate(pairs):
+            g, h = raw_g * scale, raw_h * scale
             coding = GradientCoding.for_tree(g, h, params.precision_bits)
             coded = coding.encode(g, h, sample)
             if before_tree is not None and len(active) > 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from chaihuo.ml.boost._objectives import Objective, objective
 
@@ -75,6 +75,15 @@ class BoostParams(BaseModel):
         1.0, gt=0, le=1,
         description="Share of its own columns each party offers each tree (drawn by each party).",
     )  # fmt: skip
+    run_goss: bool = Field(
+        False,
+        description="Gradient-based one-side sampling (FATE's run_goss): each round keeps the "
+        "top_rate of rows with the largest |g| and draws other_rate more, weighted up.",
+    )
+    top_rate: float = Field(0.2, gt=0, lt=1, description="GOSS: share of large-|g| rows kept.")
+    other_rate: float = Field(
+        0.1, gt=0, lt=1, description="GOSS: share of rows drawn from the rest."
+    )
     random_seed: int | None = Field(
         None,
         ge=0,
@@ -102,6 +111,14 @@ class BoostParams(BaseModel):
         """The objective (`outputs`: the classes of multi:softmax)."""
         return objective(self.objective, outputs, huber_slope=self.huber_slope,
                          tweedie_power=self.tweedie_variance_power)  # fmt: skip
+
+    @model_validator(mode="after")
+    def _sampling(self) -> BoostParams:
+        if self.run_goss and self.subsample < 1:
+            raise ValueError("run_goss and subsample < 1 are two ways to draw rows: choose one")
+        if self.run_goss and self.top_rate + self.other_rate > 1:
+            raise ValueError("run_goss needs top_rate + other_rate <= 1")
+        return self
 
     @property
     def predicts(self) -> bool:
