@@ -14,7 +14,7 @@ from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml._data import PartyData, check_features, id_digest, training_arrays
 from chaihuo.ml.boost._model import KIND
 from chaihuo.ml.boost._params import PROTOCOL_FIELDS, BoostParams
-from chaihuo.ml.vertical import load_part
+from chaihuo.ml.vertical import load_part, scoring_input
 from chaihuo.runtime import Context
 
 __all__ = ["PartySetup", "crypto_pool", "local_setup", "protocol_of"]
@@ -64,13 +64,7 @@ def local_setup(params: BoostParams, inputs: Mapping[str, Any], role: str) -> Pa
     model = load_part(inputs.get("model"), KIND, role)
     host = role == "host"
     if params.predicts:
-        if model is None:
-            raise InvalidInputError(
-                "predicting (predict_only or num_trees: 0) needs a `model` input", public=True
-            )
-        usage = "test" if inputs.get("test") is not None else "train"
-        if inputs.get(usage) is None:
-            raise InvalidInputError("predicting needs a `test` input", public=True)
+        model, usage = scoring_input(model, inputs, "num_trees")
         return PartySetup(
             "predict", {usage: _party_data(inputs[usage], host, usage, params.use_missing)}, model
         )

@@ -17,6 +17,7 @@ from chaihuo.ml.glm._family import Family
 from chaihuo.ml.glm._model import load_model, model_weights
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._standardize import Standardizer
+from chaihuo.ml.vertical import scoring_input
 
 __all__ = ["GuestSetup", "guest_setup"]
 
@@ -47,13 +48,7 @@ def guest_setup(
     scratch or warm), every data set standardised as the model was or will be trained."""
     model = load_model(inputs.get("model"), family, "guest")
     if params.predicts:
-        if model is None:
-            raise InvalidInputError(
-                "predicting (predict_only or epochs: 0) needs a `model` input", public=True
-            )
-        usage = "test" if inputs.get("test") is not None else "train"
-        if inputs.get(usage) is None:
-            raise InvalidInputError("predicting needs a `test` input", public=True)
+        model, usage = scoring_input(model, inputs, "epochs")
         score = party_data(inputs[usage], host=False, usage=usage, exposure_colname=exposure)
         std = Standardizer.of_model(model, len(score.feature_names))
         meta = model.meta

@@ -33,7 +33,13 @@ from chaihuo.ml.sshe._model import KIND, GuestPart, guest_predict
 from chaihuo.ml.sshe._params import SsheParams
 from chaihuo.ml.sshe._session import exchange_keys, pool_policy
 from chaihuo.ml.sshe._train import Side, Trained, Trainer, peer_of
-from chaihuo.ml.vertical import exposes_residuals, load_part, receive_status, send_status
+from chaihuo.ml.vertical import (
+    exposes_residuals,
+    load_part,
+    receive_status,
+    scoring_input,
+    send_status,
+)
 from chaihuo.runtime import Context
 
 __all__ = ["run_guest"]
@@ -177,13 +183,7 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
 def _local(params: SsheParams, inputs: Mapping[str, Any]) -> _Setup:
     model = load_part(inputs.get("model"), KIND, "guest")
     if params.predicts:
-        if model is None:
-            raise InvalidInputError(
-                "predicting (predict_only or epochs: 0) needs a `model` input", public=True
-            )
-        usage = "test" if inputs.get("test") is not None else "train"
-        if inputs.get(usage) is None:
-            raise InvalidInputError("predicting needs a `test` input", public=True)
+        model, usage = scoring_input(model, inputs, "epochs")
         score = party_data(inputs[usage], host=False, usage=usage)
         classes = list(model.meta.get("classes", []))
         models = int(model.meta.get("models", 1))

@@ -12,7 +12,7 @@ from chaihuo.ml.vertical._schedule import (
     row_chunks,
     smallest_batch,
 )
-from chaihuo.ml.vertical._status import load_part, receive_status, send_status
+from chaihuo.ml.vertical._status import load_part, receive_status, scoring_input, send_status
 
 __all__ = [
     "CHUNK_ROWS",
@@ -26,6 +26,7 @@ __all__ = [
     "load_part",
     "receive_status",
     "row_chunks",
+    "scoring_input",
     "send_status",
     "smallest_batch",
 ]

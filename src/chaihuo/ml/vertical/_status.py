@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.runtime import Peer
 
-__all__ = ["load_part", "receive_status", "send_status"]
+__all__ = ["load_part", "receive_status", "scoring_input", "send_status"]
 
 
 def send_status(
@@ -58,3 +59,18 @@ def load_part(source: object, kind: str, role: str) -> ModelArtifact | None:
             f"part of a {kind} model"
         )
     return model
+
+
+def scoring_input(
+    model: ModelArtifact | None, inputs: Mapping[str, Any], rounds: str
+) -> tuple[ModelArtifact, str]:
+    """For a run that only predicts (`predict_only`, or `rounds`: 0): the model, and the input
+    to score (`test`, else `train`); refused, naming what is missing, without either."""
+    if model is None:
+        raise InvalidInputError(
+            f"predicting (predict_only or {rounds}: 0) needs a `model` input", public=True
+        )
+    usage = "test" if inputs.get("test") is not None else "train"
+    if inputs.get(usage) is None:
+        raise InvalidInputError("predicting needs a `test` input", public=True)
+    return model, usage
