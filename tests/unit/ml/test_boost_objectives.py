@@ -42,14 +42,12 @@ def test_the_reference_grows_xgboosts_trees_on_the_same_bins(
     binned, margin = binned_like(reference, parts), xgboost_margin(reference, len(parts.y))
     common = {"n_estimators": 15, "max_depth": 3, "max_bin": 64, "learning_rate": 0.3,
               "reg_lambda": 1.0, "tree_method": "hist", "n_jobs": 1}  # fmt: skip
-    xgb_params = {"huber_slope": "huber_slope", "tweedie_variance_power": "tweedie_variance_power"}
-    options = {xgb_params[k]: v for k, v in extra.items()}
     if name in ("binary:logistic", "multi:softmax"):
         model = xgboost.XGBClassifier(**common).fit(binned, parts.y, base_margin=margin)
         theirs = model.predict_proba(binned, base_margin=margin)
         theirs = theirs[:, 1] if name == "binary:logistic" else theirs
     else:
-        model = xgboost.XGBRegressor(objective=name, **common, **options)
+        model = xgboost.XGBRegressor(objective=name, **common, **extra)  # XGBoost's names
         theirs = model.fit(binned, parts.y, base_margin=margin).predict(binned, base_margin=margin)
     np.testing.assert_allclose(
         ours, theirs, rtol=0, atol=PREDICTION_TOL * max(1, np.abs(theirs).max())

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
@@ -18,10 +19,20 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Bins", "Candidate", "ColumnSampler", "bin_columns", "fit_bins", "goes_left"]
+__all__ = [
+    "Bins",
+    "Candidate",
+    "ColumnSampler",
+    "bin_columns",
+    "fit_bins",
+    "goes_left",
+    "left_of",
+]
 
 _T = TypeVar("_T")
 Cuts = tuple[npt.NDArray[np.float64], ...]
+Ints = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
 
 
 class Candidate(NamedTuple):
@@ -46,9 +57,9 @@ class Bins:
         """Bins per column: cuts + 1, and the missing bin."""
         return [len(c) + 1 + self.missing for c in self.cuts]
 
-    @property
+    @functools.cached_property
     def candidates(self) -> list[Candidate]:
-        """Every candidate split, column by column, cut by cut."""
+        """Every candidate split, column by column, cut by cut (built once)."""
         out = []
         for j, cuts in enumerate(self.cuts):
             for b in range(len(cuts)):
@@ -58,6 +69,16 @@ class Bins:
             if self.missing:
                 out.append(Candidate(j, len(cuts), False))
         return out
+
+    @functools.cached_property
+    def candidate_arrays(self) -> tuple[Ints, Ints, Mask, Ints]:
+        """`candidates` as arrays (column, bin, missing_left) and each one's missing bin
+        (built once: histograms read them for every node)."""
+        column = np.array([c.column for c in self.candidates], dtype=np.int64)
+        cut = np.array([c.bin for c in self.candidates], dtype=np.int64)
+        left = np.array([c.missing_left for c in self.candidates], dtype=bool)
+        lengths = np.array([len(c) for c in self.cuts], dtype=np.int64)
+        return column, cut, left, lengths[column] + 1 if len(column) else column
 
     def threshold(self, candidate: Candidate) -> float:
         """x ≤ threshold goes left (+inf: every present value, for "is missing")."""
@@ -84,15 +105,18 @@ class Bins:
         return out
 
 
+def left_of(values: npt.NDArray[np.float64], threshold: float, missing_left: bool) -> Mask:
+    """Which raw values go left at a split: x ≤ threshold, and missing ones if they go left."""
+    going: Mask = values <= threshold
+    return going | (np.isnan(values) & missing_left) if missing_left else going
+
+
 def goes_left(binned: npt.NDArray[np.int32], candidate: Candidate, missing_bin: int) -> Mask:
     """Which binned cells of the candidate's column go left."""
     left: Mask = binned <= candidate.bin
     if candidate.missing_left:
         left |= binned == missing_bin
     return left
-
-
-Mask = npt.NDArray[np.bool_]
 
 
 def _cuts(column: npt.NDArray[np.float64], max_bin: int) -> npt.NDArray[np.float64]:
@@ -144,5 +168,5 @@ class ColumnSampler:
 
     def candidates(self, tree: int) -> Mask:
         """Which candidates (in `bins.candidates` order) this tree may use."""
-        columns = np.array([c.column for c in self.bins.candidates], dtype=np.int64)
+        columns = self.bins.candidate_arrays[0]
         return self.columns(tree)[columns] if len(columns) else np.zeros(0, dtype=bool)

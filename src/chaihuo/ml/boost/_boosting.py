@@ -29,18 +29,20 @@ Boosted = tuple[list[Tree], npt.NDArray[np.float64], Matrix]
 """(trees, initial scores, training scores)."""
 
 
-def row_sample(
-    ids: npt.NDArray[Any], seed: int, index: int, rate: float, *, draws: bool = False
-) -> Any:
-    """Round `index`'s rows: a row is in when a keyed hash of (seed, round, its id) falls below
-    `rate` — a draw that does not depend on the order rows come in (`draws`: the uniform
-    draws themselves)."""
+def _uniform(ids: npt.NDArray[Any], seed: int, index: int) -> npt.NDArray[np.float64]:
+    """A uniform draw in [0, 1) per row from a keyed hash of (seed, round, its id): it does
+    not depend on the order rows come in."""
     prefix = f"{seed}|{index}|".encode()
-    values = np.array([
+    draws = [
         int.from_bytes(hashlib.blake2b(prefix + str(key).encode(), digest_size=8).digest(), "big")
         for key in ids.tolist()
-    ], dtype=np.float64) / 2.0**64  # fmt: skip
-    return values if draws else values < rate
+    ]
+    return np.array(draws, dtype=np.float64) / 2.0**64
+
+
+def row_sample(ids: npt.NDArray[Any], seed: int, index: int, rate: float) -> npt.NDArray[np.bool_]:
+    """Round `index`'s rows: those whose draw falls below `rate`."""
+    return _uniform(ids, seed, index) < rate
 
 
 def goss_sample(
@@ -52,7 +54,7 @@ def goss_sample(
     the rest drawn by `row_sample` at other_rate / (1 − top_rate), their g and h weighted by
     (1 − top_rate) / other_rate. Returns (rows in, weight per row)."""
     size = np.abs(sum(g for g, _ in pairs))
-    tie = row_sample(ids, seed, -1 - index, 1.0, draws=True)
+    tie = _uniform(ids, seed, -1 - index)
     order = np.lexsort((tie, -size))
     top = np.zeros(len(ids), dtype=bool)
     top[order[: round(params.top_rate * len(ids))]] = True

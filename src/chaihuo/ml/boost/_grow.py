@@ -83,14 +83,15 @@ class ColumnSource:
     def answer(self, level: Level, params: BoostParams) -> dict[int, Split]:
         """Best candidate per node from the node's cumulative histogram."""
         scale = 2.0**-level.coding.precision
+        drawn = self.sampler.candidates(level.tree) if self.sampler is not None else None
+        coded = level.coded
         best: dict[int, Split] = {}
         for node in level.active:
-            coded = level.coded
             grad, hess, count = cumulative_sums(
                 self.bins, level.members[node], coded.gi, coded.hi, coded.ci
             )
-            if self.sampler is not None:
-                count = np.where(self.sampler.candidates(level.tree), count, 0)
+            if drawn is not None:
+                count = np.where(drawn, count, 0)
             split = best_split(
                 level.sums[node], grad, hess, count, level.coding.offset, scale, params
             )

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from chaihuo.core import InvalidInputError
 from chaihuo.ml._artifacts import ModelArtifact
+from chaihuo.ml.boost._bins import left_of
 from chaihuo.ml.boost._messages import NodeBits
 from chaihuo.ml.boost._tree import GUEST, Node, Tree, margins, route
 from chaihuo.runtime import Peer
@@ -151,8 +152,7 @@ class HostModel:
         out = np.empty((features.shape[0], len(keys)), dtype=bool)
         for i, key in enumerate(keys):
             column, cut, missing_left = self.nodes[key]
-            values = features[:, column]
-            out[:, i] = (values <= cut) | (np.isnan(values) & missing_left)
+            out[:, i] = left_of(features[:, column], cut, missing_left)
         return out
 
     def keep(self, trees: int) -> HostModel:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.ml.boost._bins import fit_bins
+from chaihuo.ml.boost._bins import fit_bins, left_of
 from chaihuo.ml.boost._boosting import boost
 from chaihuo.ml.boost._grow import ColumnSource, SplitSource, column_source
 from chaihuo.ml.boost._objectives import Objective
@@ -43,9 +43,7 @@ class PlainBoost:
             if node.owner == GUEST:
                 return node.left(guest_x[rows, node.split])
             column, cut, missing_left = self.host_split(node.owner, node.split)
-            values = host_xs[node.owner][rows, column]
-            left: npt.NDArray[np.bool_] = (values <= cut) | (np.isnan(values) & missing_left)
-            return left
+            return left_of(host_xs[node.owner][rows, column], cut, missing_left)
 
         leaves = route(self.trees, guest_x.shape[0], decide)
         return margins(self.trees, leaves, self.init_scores)

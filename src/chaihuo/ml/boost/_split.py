@@ -50,11 +50,7 @@ def cumulative_sums(
     width = max(bins.counts)
     keys = (np.arange(binned.shape[1], dtype=np.int64) * width)[None, :] + binned[rows]
     size = width * binned.shape[1]
-    candidates = bins.candidates
-    column = np.array([c.column for c in candidates], dtype=np.int64)
-    cut = np.array([c.bin for c in candidates], dtype=np.int64)
-    left = np.array([c.missing_left for c in candidates], dtype=bool)
-    missing_bin = np.array([len(bins.cuts[j]) + 1 for j in column.tolist()], dtype=np.int64)
+    column, cut, left, missing_bin = bins.candidate_arrays
     sums = []
     for weights in (gi[rows], hi[rows], ci[rows]):
         hist = np.zeros(size, dtype=np.int64)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from chaihuo.ml.boost._bins import left_of
+
 __all__ = ["GUEST", "Node", "Tree", "margins", "route", "tree_values"]
 
 GUEST = -1
@@ -38,8 +40,7 @@ class Node:
 
     def left(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Which of a column's values go left at this (guest) node."""
-        going: npt.NDArray[np.bool_] = values <= self.threshold
-        return going | (np.isnan(values) & self.missing_left)
+        return left_of(values, self.threshold, self.missing_left)
 
     @property
     def leaf(self) -> bool:

@@ -25,7 +25,7 @@ from chaihuo.ml.boost._model import KIND, HostModel, host_send_bits
 from chaihuo.ml.boost._params import BoostParams
 from chaihuo.ml.boost._remote import HostTrees
 from chaihuo.ml.boost._setup import PartySetup, local_setup, protocol_of
-from chaihuo.ml.vertical import receive_status, send_status
+from chaihuo.ml.vertical import acknowledge, receive_status, send_status
 from chaihuo.runtime import Context
 
 __all__ = ["run_host"]
@@ -151,11 +151,6 @@ def _start(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> Part
         problems.append("the guest's and the host's model parts to continue do not match")
     if setup.mode == "fit" and plan.get("validate") and "validate" not in setup.data:
         problems.append("the host has no `validate` input")
-    if plan.get("score") not in setup.data:
-        problems.append(f"the host has no `{plan.get('score')}` input to score")
-    error = InvalidInputError("; ".join(problems), public=True) if problems else None
-    send_status(peer, "ack", {}, error)
-    if error is not None:
-        raise error
+    acknowledge(peer, plan, setup.data, problems)
     setup.plan.update(plan)
     return setup

@@ -31,7 +31,7 @@ from chaihuo.ml.sshe._model import KIND, HostPart, host_predict
 from chaihuo.ml.sshe._params import SsheParams
 from chaihuo.ml.sshe._session import exchange_keys, pool_policy
 from chaihuo.ml.sshe._train import Side, Trained, Trainer, peer_of
-from chaihuo.ml.vertical import load_part, receive_status, send_status
+from chaihuo.ml.vertical import acknowledge, load_part, receive_status, send_status
 from chaihuo.runtime import Context
 
 __all__ = ["run_host"]
@@ -119,12 +119,7 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
             "guest and host parameters differ in "
             + ", ".join(f"{name} ({theirs.get(name)!r} vs {mine[name]!r})" for name in differ)
         )
-    if plan.get("score") not in setup.data:
-        problems.append(f"the host has no `{plan.get('score')}` input to score")
-    error = InvalidInputError("; ".join(problems), public=True) if problems else None
-    send_status(peer, "ack", {}, error)
-    if error is not None:
-        raise error
+    acknowledge(peer, plan, setup.data, problems)
     setup.plan = plan
     return setup
 

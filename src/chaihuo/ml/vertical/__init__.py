@@ -12,13 +12,20 @@ from chaihuo.ml.vertical._schedule import (
     row_chunks,
     smallest_batch,
 )
-from chaihuo.ml.vertical._status import load_part, receive_status, scoring_input, send_status
+from chaihuo.ml.vertical._status import (
+    acknowledge,
+    load_part,
+    receive_status,
+    scoring_input,
+    send_status,
+)
 
 __all__ = [
     "CHUNK_ROWS",
     "Convergence",
     "EarlyStopping",
     "EpochStop",
+    "acknowledge",
     "batch_count",
     "batches",
     "expect_ciphertexts",

@@ -17,7 +17,7 @@ from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.runtime import Peer
 
-__all__ = ["load_part", "receive_status", "scoring_input", "send_status"]
+__all__ = ["acknowledge", "load_part", "receive_status", "scoring_input", "send_status"]
 
 
 def send_status(
@@ -43,6 +43,19 @@ def receive_status(peer: Peer, name: str, who: str, component: str) -> dict[str,
     if received["error"] is not None:
         raise InvalidInputError(f"{component} stopped by the {who}: {received['error']}")
     return received
+
+
+def acknowledge(
+    peer: Peer, plan: Mapping[str, Any], data: Mapping[str, Any], problems: list[str]
+) -> None:
+    """A host's answer to the guest's plan: its own `problems` (data-free texts), plus a
+    missing input to score, refuse it on both parties; none, and the plan is accepted."""
+    if plan.get("score") not in data:
+        problems = [*problems, f"the host has no `{plan.get('score')}` input to score"]
+    error = InvalidInputError("; ".join(problems), public=True) if problems else None
+    send_status(peer, "ack", {}, error)
+    if error is not None:
+        raise error
 
 
 def load_part(source: object, kind: str, role: str) -> ModelArtifact | None:
