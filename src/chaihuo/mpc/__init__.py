@@ -1,4 +1,4 @@
-"""Interactive MPC protocols over channels: secret sharing, comparison, Yao, PSI, secure sum."""
+"""Interactive MPC protocols over channels: sharing, comparison, Yao, PSI, secure aggregation."""
 
 from chaihuo.mpc._channel import Channel
 from chaihuo.mpc._compare import CHUNK_LANES, less_than_zero, msb_circuit
@@ -8,6 +8,14 @@ from chaihuo.mpc._paillier_triples import STATISTICAL_BITS, PaillierTriples
 from chaihuo.mpc._psi_common import Id
 from chaihuo.mpc._psi_ecdh import ecdh_psi_guest, ecdh_psi_host
 from chaihuo.mpc._psi_rsa import rsa_psi_guest, rsa_psi_host
+from chaihuo.mpc._secagg import (
+    SecAggResult,
+    TimedChannel,
+    TooFewClientsError,
+    secagg_client,
+    secagg_server,
+    secagg_threshold,
+)
 from chaihuo.mpc._secure_sum import secure_sum_aggregator, secure_sum_client
 from chaihuo.mpc._session import Session, TripleSource
 from chaihuo.mpc._shared import SharedTensor
@@ -23,8 +31,11 @@ __all__ = [
     "PaillierTriples",
     "ProtocolError",
     "Role",
+    "SecAggResult",
     "Session",
     "SharedTensor",
+    "TimedChannel",
+    "TooFewClientsError",
     "TripleSource",
     "ecdh_psi_guest",
     "ecdh_psi_host",
@@ -34,6 +45,9 @@ __all__ = [
     "rsa_psi_guest",
     "rsa_psi_host",
     "run_garbled",
+    "secagg_client",
+    "secagg_server",
+    "secagg_threshold",
     "secure_sum_aggregator",
     "secure_sum_client",
     "serve_triples",

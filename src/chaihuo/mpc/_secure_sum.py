@@ -23,21 +23,16 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from chaihuo.crypto.sharing import FixedPointEncoding, RingArray, decode_int64, encode_int64
 from chaihuo.mpc._channel import Channel
 from chaihuo.mpc._checks import expect_bytes, expect_int, expect_list, expect_ring, expect_tuple
 from chaihuo.mpc._errors import InvalidInputError, ProtocolError, local_input
+from chaihuo.mpc._masks import KEY_BYTES, mask_stream, pair_seed, public_bytes
 
 __all__ = ["secure_sum_aggregator", "secure_sum_client"]
 
-_KEY_BYTES: Final = 32
 _REALS: Final = FixedPointEncoding()
 _LABEL: Final = b"chaihuo/mpc/secure-sum/v1"
 
@@ -52,19 +47,8 @@ def _pair_mask(
     secret: X25519PrivateKey, keys: list[bytes], *, mine: int, other: int, size: int, domain: bytes
 ) -> RingArray:
     """m_ij: the AES-CTR stream under the HKDF seed of the pair, as `size` uint64 words."""
-    try:
-        shared = secret.exchange(X25519PublicKey.from_public_bytes(keys[other]))
-    except (ValueError, UnsupportedAlgorithm) as exc:  # e.g. a low-order point
-        raise ProtocolError(f"roster key of client {other} is unusable: {exc}") from exc
-    low, high = min(mine, other), max(mine, other)
-    info = b"".join([
-        _LABEL, len(domain).to_bytes(4, "big"), domain, low.to_bytes(4, "big"),
-        high.to_bytes(4, "big"), keys[low], keys[high],
-    ])  # fmt: skip
-    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(shared)
-    # A fresh seed per pair and per call: the all-zero nonce is never reused under one key.
-    stream = Cipher(algorithms.AES(seed), modes.CTR(bytes(16))).encryptor()
-    return np.frombuffer(stream.update(bytes(8 * size)), dtype="<u8").astype(np.uint64)
+    context = _LABEL + len(domain).to_bytes(4, "big") + domain
+    return mask_stream(pair_seed(secret, dict(enumerate(keys)), mine, other, context), size)
 
 
 def secure_sum_client(
@@ -82,14 +66,14 @@ def secure_sum_client(
     with local_input("secure-sum values"):
         ring = encode_int64(values) if encoding is None else encoding.encode(values)
     secret = X25519PrivateKey.generate()
-    mine_pk = secret.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    mine_pk = public_bytes(secret)
     aggregator.put("public_key", mine_pk)
     index_raw, keys_raw = expect_tuple(aggregator.get("roster"), 2, "roster")
     keys = expect_list(keys_raw, bytes, "roster keys")
     if len(keys) < 2 or len(set(keys)) != len(keys):
         raise ProtocolError("roster must list at least 2 distinct client keys")
     mine = expect_int(index_raw, "roster index", 0, len(keys))
-    if keys[mine] != mine_pk or any(len(key) != _KEY_BYTES for key in keys):
+    if keys[mine] != mine_pk or any(len(key) != KEY_BYTES for key in keys):
         raise ProtocolError("roster does not hold this client's key at its index")
     flat = np.array(ring, dtype=np.uint64).reshape(-1)
     for other in range(len(keys)):
@@ -119,7 +103,7 @@ def secure_sum_aggregator(
     if len(clients) < 2:
         raise InvalidInputError("secure sum needs at least 2 clients (one would be revealed)")
     keys = [
-        expect_bytes(client.get("public_key"), f"client {i} public key", _KEY_BYTES)
+        expect_bytes(client.get("public_key"), f"client {i} public key", KEY_BYTES)
         for i, client in enumerate(clients)
     ]
     if len(set(keys)) != len(keys):

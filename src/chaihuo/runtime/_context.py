@@ -37,9 +37,9 @@ class Peer:
         """Send `obj` under <namespace>.<name>."""
         self._ctx.federation.remote(obj, self._ctx.tag(name), [self.party])
 
-    def get(self, name: str) -> object:
-        """Receive the object this peer sent under <namespace>.<name>."""
-        return self._ctx.federation.get(self._ctx.tag(name), [self.party])[0]
+    def get(self, name: str, timeout: float | None = None) -> object:
+        """Receive the object this peer sent under <namespace>.<name> (`timeout` in seconds)."""
+        return self._ctx.federation.get(self._ctx.tag(name), [self.party], timeout)[0]
 
     def sub(self, name: str) -> Peer:
         """The same peer one namespace level deeper."""

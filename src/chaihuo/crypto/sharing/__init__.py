@@ -1,4 +1,4 @@
-"""Additive secret sharing over Z_2^64: fixed point, Beaver multiplication and truncation."""
+"""Secret sharing: additive over Z_2^64 (fixed point, Beaver, truncation) and Shamir t-of-n."""
 
 from chaihuo.crypto.sharing._additive import (
     add,
@@ -32,6 +32,7 @@ from chaihuo.crypto.sharing._ring import (
     encode_int64,
     ring_matmul,
 )
+from chaihuo.crypto.sharing._shamir import SHAMIR_PRIME, SHARE_BYTES, shamir_combine, shamir_split
 from chaihuo.crypto.sharing._truncation import (
     TRUNCATION_INPUT_BITS,
     TruncationPair,
@@ -48,6 +49,8 @@ from chaihuo.crypto.sharing._truncation import (
 __all__ = [
     "DEFAULT_FRAC_BITS",
     "RING_BITS",
+    "SHAMIR_PRIME",
+    "SHARE_BYTES",
     "TRUNCATION_INPUT_BITS",
     "BeaverMasked",
     "BeaverTriple",
@@ -74,6 +77,8 @@ __all__ = [
     "neg",
     "reconstruct",
     "ring_matmul",
+    "shamir_combine",
+    "shamir_split",
     "share",
     "sub",
     "sub_public",
