@@ -45,6 +45,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from chaihuo.core import ChaihuoError
 from chaihuo.crypto import CryptoError
 from chaihuo.crypto.sharing import (
     SHARE_BYTES,
@@ -55,7 +56,6 @@ from chaihuo.crypto.sharing import (
     shamir_combine,
     shamir_split,
 )
-from chaihuo.federation import FederationError
 from chaihuo.mpc._channel import Channel
 from chaihuo.mpc._checks import expect_bytes, expect_int, expect_list, expect_ring, expect_tuple
 from chaihuo.mpc._errors import InvalidInputError, ProtocolError, local_input
@@ -65,6 +65,7 @@ __all__ = [
     "SecAggResult",
     "TimedChannel",
     "TooFewClientsError",
+    "gather_replies",
     "secagg_client",
     "secagg_server",
     "secagg_threshold",
@@ -72,6 +73,7 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 _REALS: Final = FixedPointEncoding()
+_TIMEOUT_CODE: Final = "FEDERATION_TIMEOUT"
 _LABEL: Final = b"chaihuo/mpc/secagg/v1"
 _SEED_BYTES: Final = 32
 _RECORD_BYTES: Final = 8 + 2 * SHARE_BYTES
@@ -87,7 +89,11 @@ class TooFewClientsError(ProtocolError):
 
 
 class TimedChannel(Channel, Protocol):
-    """A channel whose `get` takes a timeout in seconds (the server's view of a client)."""
+    """A channel whose `get` takes a timeout in seconds (the server's view of a client).
+
+    On expiry `get` raises a ChaihuoError whose code is FEDERATION_TIMEOUT (the federation's
+    ReceiveTimeoutError); any other error, e.g. the job being cancelled, passes through.
+    """
 
     def get(self, name: str, timeout: float | None = None) -> object:
         """Receive the peer's object sent under `name`, or raise after `timeout` seconds."""
@@ -262,6 +268,29 @@ def _open(
 # ---- server ----------------------------------------------------------------------------------
 
 
+def gather_replies(
+    channels: Sequence[TimedChannel], indices: Sequence[int], name: str, deadline_s: float,
+    check: Callable[[object, int], _T],
+) -> dict[int, _T]:  # fmt: skip
+    """What `channels[i]` sent under `name`, for i in `indices`, by one deadline for all.
+
+    A peer whose message has not arrived when the deadline passes is left out (logged); each
+    message that did arrive is checked by `check(obj, i)`, which raises on a malformed one.
+    """
+    ends = time.monotonic() + deadline_s
+    replies: dict[int, _T] = {}
+    for index in indices:
+        try:
+            raw = channels[index].get(name, max(ends - time.monotonic(), 0.001))
+        except ChaihuoError as exc:
+            if exc.code != _TIMEOUT_CODE:
+                raise
+            _LOG.info("client %d sent no %r within %g s: %s", index, name, deadline_s, exc)
+            continue
+        replies[index] = check(raw, index)
+    return replies
+
+
 class _Rounds:
     """The server's rounds: best-effort sends and replies gathered before one deadline each."""
 
@@ -278,21 +307,13 @@ class _Rounds:
     def _send_one(self, index: int, name: str, payload: object) -> None:
         try:
             self.clients[index].put(name, payload)
-        except FederationError as exc:
+        except ChaihuoError as exc:  # the client is gone or the job is stopping
             _LOG.info("secure aggregation: client %d not reached with %s: %s", index, name, exc)
 
     def gather(self, name: str, indices: Sequence[int], check: Callable[[object, int], _T]
                ) -> dict[int, _T]:  # fmt: skip
         """Replies to `name` from `indices` that arrive before the deadline, checked."""
-        ends = time.monotonic() + self.deadline_s
-        replies: dict[int, _T] = {}
-        for index in indices:
-            try:
-                raw = self.clients[index].get(name, max(ends - time.monotonic(), 0.001))
-            except FederationError as exc:
-                _LOG.info("secure aggregation: client %d dropped at %s: %s", index, name, exc)
-                continue
-            replies[index] = check(raw, index)
+        replies = gather_replies(self.clients, indices, name, self.deadline_s, check)
         if len(replies) < self.threshold:
             raise TooFewClientsError(
                 f"secure aggregation: {len(replies)} of {len(indices)} clients answered "

@@ -11,6 +11,7 @@ from chaihuo.components.builtin._hetero_lr import HETERO_LR
 from chaihuo.components.builtin._hetero_poisson import HETERO_POISSON
 from chaihuo.components.builtin._hetero_secureboost import HETERO_SECUREBOOST
 from chaihuo.components.builtin._hetero_sshe_lr import HETERO_SSHE_LR
+from chaihuo.components.builtin._homo_lr import HOMO_LR
 from chaihuo.components.builtin._millionaires import MILLIONAIRES
 from chaihuo.components.builtin._one_hot import ONE_HOT
 from chaihuo.components.builtin._psi import PSI
@@ -40,6 +41,7 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
     HETERO_POISSON,
     HETERO_SSHE_LR,
     HETERO_SECUREBOOST,
+    HOMO_LR,
     EVALUATION,
 )
 

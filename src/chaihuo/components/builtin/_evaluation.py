@@ -1,7 +1,8 @@
 """`evaluation`: metrics, a JSON report and ROC / loss PNGs for a model's predictions."""
 
-# Runs on the guest alone: it holds the labels and the predictions, so nothing crosses the
-# wire and hosts and the arbiter take no part. Inputs `data` (and optionally `data_2` ...
+# Runs on the guest alone (vertical jobs) or on each client (horizontal jobs): the party that
+# holds the labels and the predictions, so nothing crosses the wire; hosts, the arbiter and
+# the server take no part. Inputs `data` (and optionally `data_2` ...
 # `data_5`, to compare models) are `Predictions`. Scalar metrics go to `ctx.metrics` (the
 # job summary shows them); outputs: `report` (JSON), `roc` (binary) and `loss` (when a model
 # logged a loss history on this party) as PNG figures the worker writes to the component's
@@ -146,7 +147,7 @@ EVALUATION = ComponentSpec(
     version="1.0",
     description="Metrics, a JSON report and ROC / loss figures for a model's predictions.",
     params=EvaluationParams,
-    runners={Role.GUEST: _guest},
+    runners={Role.GUEST: _guest, Role.CLIENT: _guest},
     inputs=("data",),
     outputs=("report", "roc", "loss"),
     optional_inputs=EXTRA_INPUTS,

@@ -110,6 +110,6 @@ READER = ComponentSpec(
     version="1.0",
     description="Read a CSV/Parquet file (id, optional label, numeric features) into a dataset.",
     params=ReaderParams,
-    runners=dict.fromkeys((Role.GUEST, Role.HOST), _read),
+    runners=dict.fromkeys((Role.GUEST, Role.HOST, Role.CLIENT), _read),
     outputs=("data",),
 )

@@ -1,0 +1,94 @@
+"""Hyper-parameters of horizontal learners: local training, the server strategy, privacy."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["PROTOCOL_FIELDS", "HomoLrParams", "Strategy"]
+
+Strategy = Literal["fedavg", "fedprox", "fedadam", "fedyogi", "fedadagrad", "scaffold"]
+
+PROTOCOL_FIELDS = (
+    "rounds", "strategy", "secure_aggregation", "dropout", "clip_norm", "noise_multiplier",
+)  # fmt: skip
+"""What the server decides for the job; a client whose own value differs is refused."""
+
+
+class HomoLrParams(BaseModel):
+    """Logistic regression trained by federated averaging over clients that share features.
+
+    Each round the server sends the global weights to the clients it samples; each trains
+    `local_epochs` passes of mini-batch SGD on its own rows (loss: mean log-loss + α/2‖w‖²,
+    the intercept unpenalised) and returns its update, weighted by its row count (unweighted
+    under DP), summed by secure aggregation; the server applies the strategy to the mean.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    rounds: int = Field(
+        20, ge=0, le=100_000,
+        validation_alias=AliasChoices("rounds", "max_iter", "aggregate_iters"),
+        description="Federated rounds (0 with a model input = predict).",
+    )  # fmt: skip
+    local_epochs: int = Field(1, ge=1, le=1_000, description="Passes over local rows per round.")
+    batch_size: int | None = Field(
+        None, ge=1, description="Local mini-batch rows (None: the whole local set, one step)."
+    )
+    learning_rate: float = Field(0.5, gt=0, le=100, description="Clients' local SGD step.")
+    penalty: Literal["none", "l2"] = "l2"
+    alpha: float = Field(0.001, ge=0, description="L2 strength α (sklearn's C = 1/(α·rows)).")
+    strategy: Strategy = Field(
+        "fedavg",
+        description="fedavg (McMahan 2017), fedprox (Li 2020), fedadam / fedyogi / fedadagrad "
+        "(Reddi 2021, server-side adaptive), scaffold (Karimireddy 2020).",
+    )
+    proximal_mu: float = Field(0.01, ge=0, description="FedProx's μ: pull to the global model.")
+    server_learning_rate: float = Field(
+        1.0, gt=0, le=100, description="η of the server step (FedAvg 1; adaptive: e.g. 0.1)."
+    )
+    server_beta1: float = Field(0.9, ge=0, lt=1)
+    server_beta2: float = Field(0.99, ge=0, lt=1)
+    server_tau: float = Field(1e-3, gt=0, description="τ of the adaptive server optimisers.")
+    fraction_fit: float = Field(
+        1.0, gt=0, le=1, description="Fraction of live clients sampled each round."
+    )
+    min_clients: int = Field(2, ge=2, description="Fewest clients a round may train with.")
+    secure_aggregation: bool = Field(
+        True, description="Masked sums with dropout recovery (the server sees only sums)."
+    )
+    dropout: float = Field(
+        0.3, ge=0, lt=0.5, description="Fraction of a round's clients that may drop out."
+    )
+    round_timeout_s: float = Field(
+        120.0, gt=0, le=86_400, description="How long the server waits for each step of a round."
+    )
+    clip_norm: float | None = Field(
+        None, gt=0, description="Client-level DP: L2 bound on each client's update."
+    )
+    noise_multiplier: float | None = Field(
+        None, gt=0, description="Client-level DP: σ; each client adds N(0, (σC)²/m)."
+    )
+    target_epsilon: float | None = Field(
+        None, gt=0, description="Stop once the next round would spend more than this ε."
+    )
+    delta: float = Field(1e-5, gt=0, lt=1, description="δ of the (ε, δ) report.")
+    early_stopping_rounds: int | None = Field(
+        None, ge=1, description="Stop when clients' validation loss has not improved this long."
+    )
+    tol: float = Field(1e-6, ge=0, description="Stop when the training loss changes less.")
+    predict_only: bool = False
+
+    @model_validator(mode="after")
+    def _privacy(self) -> HomoLrParams:
+        if (self.clip_norm is None) != (self.noise_multiplier is None):
+            raise ValueError("client-level DP needs both clip_norm and noise_multiplier")
+        if self.target_epsilon is not None and self.noise_multiplier is None:
+            raise ValueError("target_epsilon needs clip_norm and noise_multiplier")
+        return self
+
+    @property
+    def private(self) -> bool:
+        """Whether client updates are clipped and noised."""
+        return self.noise_multiplier is not None
