@@ -1,20 +1,20 @@
 """The protocol's messages as frozen typed records, checked field by field on arrival."""
 
 # Each record crosses as a plain dict of codec types (ints, int arrays, ciphertexts) and is
-# rebuilt by `from_wire`, which refuses anything else with a ProtocolViolationError naming
-# the message and the field: a peer's malformed message never reaches the algorithm.
+# rebuilt by `from_wire` from the shared checks of chaihuo.ml.vertical.wire, which refuse
+# anything else with a ProtocolViolationError naming the message and the field.
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from chaihuo.crypto.paillier import EncryptedVector, PackedVector, PaillierPublicKey
 from chaihuo.federation import ProtocolViolationError
-from chaihuo.ml.vertical import expect_ciphertexts
+from chaihuo.ml.vertical import expect_ciphertexts, wire
 
 __all__ = [
     "Chosen",
@@ -23,46 +23,9 @@ __all__ = [
     "HostSums",
     "LevelRequest",
     "NodeBits",
-    "pack_bits",
 ]
 
 Ints = npt.NDArray[np.int64]
-_T = TypeVar("_T")
-
-
-def _fields(obj: object, what: str, names: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(obj, dict) or set(obj) != set(names):
-        got = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
-        raise ProtocolViolationError(f"{what}: expected fields {sorted(names)}, got {got}")
-    return obj
-
-
-def _ints(value: object, what: str, *, low: int = 0, high: int | None = None) -> Ints:
-    if not isinstance(value, np.ndarray) or value.ndim != 1 or value.dtype.kind not in "iu":
-        raise ProtocolViolationError(f"{what}: expected a 1-d integer array")
-    out = value.astype(np.int64)
-    if out.size and (out.min() < low or (high is not None and out.max() >= high)):
-        raise ProtocolViolationError(f"{what}: values outside [{low}, {high})")
-    return out
-
-
-def _int(value: object, what: str, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < high:
-        raise ProtocolViolationError(f"{what}: expected an integer in [{low}, {high})")
-    return value
-
-
-def _bits(value: object, count: int, what: str) -> npt.NDArray[np.bool_]:
-    if not isinstance(value, np.ndarray) or value.dtype != np.uint8 or value.ndim != 1:
-        raise ProtocolViolationError(f"{what}: expected packed bits (uint8)")
-    if len(value) != (count + 7) // 8:
-        raise ProtocolViolationError(f"{what}: expected {count} bits, got {8 * len(value)}")
-    return np.unpackbits(value, count=count).astype(bool)
-
-
-def pack_bits(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
-    """Booleans as packed bytes (what `_bits` reads back)."""
-    return np.packbits(mask.astype(np.uint8))
 
 
 @dataclass(frozen=True)
@@ -78,9 +41,9 @@ class Gradients:
     @classmethod
     def from_wire(cls, obj: object, key: PaillierPublicKey, rows: int) -> Gradients:
         what = "boost gradients"
-        fields = _fields(obj, what, ("values", "slot_bits"))
+        fields = wire.fields(obj, what, ("values", "slot_bits"))
         values = expect_ciphertexts(fields["values"], key, what, length=rows, integer=True)
-        return cls(values, _int(fields["slot_bits"], f"{what}.slot_bits", 1, 1024))
+        return cls(values, wire.integer(fields["slot_bits"], f"{what}.slot_bits", 1, 1024))
 
 
 @dataclass(frozen=True)
@@ -103,15 +66,15 @@ class LevelRequest:
     @classmethod
     def from_wire(cls, obj: object, rows: int, max_node: int) -> LevelRequest:
         what = "boost level"
-        fields = _fields(obj, what, ("positions", "active", "parents", "send"))
-        positions = _ints(fields["positions"], f"{what}.positions", low=-1, high=max_node)
-        active = _ints(fields["active"], f"{what}.active", high=max_node)
+        fields = wire.fields(obj, what, ("positions", "active", "parents", "send"))
+        positions = wire.ints(fields["positions"], f"{what}.positions", low=-1, high=max_node)
+        active = wire.ints(fields["active"], f"{what}.active", high=max_node)
         if not len(active):
             return cls(positions, active, active, active)  # the tree is complete
         if len(positions) != rows:
             raise ProtocolViolationError(f"{what}: expected {rows} positions")
-        parents = _ints(fields["parents"], f"{what}.parents", high=max_node)
-        send = _ints(fields["send"], f"{what}.send", high=max_node)
+        parents = wire.ints(fields["parents"], f"{what}.parents", high=max_node)
+        send = wire.ints(fields["send"], f"{what}.send", high=max_node)
         if len(np.unique(active)) != len(active) or not np.isin(active, positions).all():
             raise ProtocolViolationError(f"{what}: active nodes repeat or hold no rows")
         if len(np.unique(send)) != len(send) or not np.isin(send, active).all():
@@ -131,7 +94,7 @@ class HostSums:
 
     @classmethod
     def from_wire(cls, obj: object) -> HostSums:
-        fields = _fields(obj, "boost host sums", ("packed",))
+        fields = wire.fields(obj, "boost host sums", ("packed",))
         if not isinstance(fields["packed"], PackedVector):
             raise ProtocolViolationError("boost host sums: expected packed ciphertexts")
         return cls(fields["packed"])
@@ -150,9 +113,9 @@ class Chosen:
     @classmethod
     def from_wire(cls, obj: object, active: Ints, candidates: int) -> Chosen:
         what = "boost chosen splits"
-        fields = _fields(obj, what, ("nodes", "splits"))
-        nodes = _ints(fields["nodes"], f"{what}.nodes")
-        splits = _ints(fields["splits"], f"{what}.splits", high=candidates)
+        fields = wire.fields(obj, what, ("nodes", "splits"))
+        nodes = wire.ints(fields["nodes"], f"{what}.nodes")
+        splits = wire.ints(fields["splits"], f"{what}.splits", high=candidates)
         if len(nodes) != len(splits) or not np.isin(nodes, active).all():
             raise ProtocolViolationError(f"{what}: nodes that were not asked for")
         if len(np.unique(nodes)) != len(nodes):
@@ -167,12 +130,12 @@ class Directions:
     bits: npt.NDArray[np.bool_]
 
     def to_wire(self) -> dict[str, Any]:
-        return {"bits": pack_bits(self.bits)}
+        return {"bits": wire.pack_bits(self.bits)}
 
     @classmethod
     def from_wire(cls, obj: object, count: int) -> Directions:
-        fields = _fields(obj, "boost directions", ("bits",))
-        return cls(_bits(fields["bits"], count, "boost directions"))
+        fields = wire.fields(obj, "boost directions", ("bits",))
+        return cls(wire.bits(fields["bits"], count, "boost directions"))
 
 
 @dataclass(frozen=True)
@@ -183,10 +146,10 @@ class NodeBits:
     bits: npt.NDArray[np.bool_]
 
     def to_wire(self) -> dict[str, Any]:
-        return {"bits": pack_bits(self.bits.reshape(-1))}
+        return {"bits": wire.pack_bits(self.bits.reshape(-1))}
 
     @classmethod
     def from_wire(cls, obj: object, rows: int, nodes: int) -> NodeBits:
-        fields = _fields(obj, "boost node decisions", ("bits",))
-        flat = _bits(fields["bits"], rows * nodes, "boost node decisions")
+        fields = wire.fields(obj, "boost node decisions", ("bits",))
+        flat = wire.bits(fields["bits"], rows * nodes, "boost node decisions")
         return cls(flat.reshape(rows, nodes))

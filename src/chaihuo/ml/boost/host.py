@@ -151,6 +151,6 @@ def _start(ctx: Context, params: BoostParams, inputs: Mapping[str, Any]) -> Part
         problems.append("the guest's and the host's model parts to continue do not match")
     if setup.mode == "fit" and plan.get("validate") and "validate" not in setup.data:
         problems.append("the host has no `validate` input")
-    acknowledge(peer, plan, setup.data, problems)
+    acknowledge(peer, plan.get("score"), setup.data, problems)
     setup.plan.update(plan)
     return setup

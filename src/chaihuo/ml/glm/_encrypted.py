@@ -14,10 +14,10 @@ from chaihuo.crypto.paillier import (
     PaillierPublicKey,
 )
 from chaihuo.ml.glm._family import Family, tangent_loss_parts, tangent_residual
+from chaihuo.ml.glm._messages import HostForward
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import mask_gradient, unmask
 from chaihuo.ml.glm._session import expect, recv
-from chaihuo.ml.vertical import expect_ciphertexts
 from chaihuo.runtime import Context
 
 __all__ = [
@@ -53,38 +53,24 @@ def host_forward(
     key: PaillierPublicKey,
     codec: FixedPoint,
     pool: PaillierPool | None,
-) -> dict[str, EncryptedVector]:
+) -> HostForward:
     """What a host sends the guest for one batch, all under the arbiter's key.
 
     logistic / linear: [[u_h]] and [[Σ_i u_h,i²]] (one ciphertext, for the loss);
     poisson: [[u_h]] (loss) and [[exp(u_h)]], since exp(u_g + u_h) = exp(u_g)·exp(u_h) lets the
     guest form [[μ]] by a plaintext multiplication (FATE's hetero Poisson).
     """
-    out = {"u": EncryptedVector.encrypt(key, u, codec, pool=pool)}
+    encrypted = EncryptedVector.encrypt(key, u, codec, pool=pool)
     if family.name == "poisson":
-        out["exp_u"] = EncryptedVector.encrypt(key, np.exp(u), codec, pool=pool)
-    else:
-        out["u2"] = EncryptedVector.encrypt(key, np.array([float(u @ u)]), codec)
-    return out
-
-
-def check_forward(
-    obj: object, family: Family, key: PaillierPublicKey, rows: int
-) -> dict[str, EncryptedVector]:
-    """Validate a host's forward message."""
-    message = expect(obj, dict, "host forward")
-    wanted = {"u": rows, "exp_u": rows} if family.name == "poisson" else {"u": rows, "u2": 1}
-    if set(message) != set(wanted):
-        raise ValueError(f"host forward must hold {sorted(wanted)}, got {sorted(message)}")
-    return {
-        name: expect_ciphertexts(message[name], key, f"host forward {name}", length=length)
-        for name, length in wanted.items()
-    }
+        return HostForward(
+            encrypted, exp_u=EncryptedVector.encrypt(key, np.exp(u), codec, pool=pool)
+        )
+    return HostForward(encrypted, u2=EncryptedVector.encrypt(key, np.array([float(u @ u)]), codec))
 
 
 def guest_residual(
     family: Family,
-    forwards: list[dict[str, EncryptedVector]],
+    forwards: list[HostForward],
     u_g: Vector,
     y: Vector,
     *,
@@ -101,10 +87,11 @@ def guest_residual(
     """
     if family.name == "poisson":
         scale = (np.ones_like(u_g) if exposure is None else exposure) * np.exp(u_g)
-        return forwards[0]["exp_u"].mul(scale, pool=pool) - y
-    total = forwards[0]["u"]
+        assert forwards[0].exp_u is not None  # HostForward.from_wire, for poisson
+        return forwards[0].exp_u.mul(scale, pool=pool) - y
+    total = forwards[0].u
     for forward in forwards[1:]:
-        total = total + forward["u"]
+        total = total + forward.u
     if family.name == "logistic" and tangent:
         offset, slope = tangent_residual(u_g, y)
         return total.mul(slope, pool=pool) + offset
@@ -113,7 +100,7 @@ def guest_residual(
 
 def guest_batch_loss(
     family: Family,
-    forwards: list[dict[str, EncryptedVector]],
+    forwards: list[HostForward],
     crosses: list[EncryptedVector],
     u_g: Vector,
     y: Vector,
@@ -130,16 +117,17 @@ def guest_batch_loss(
     `tangent` (logistic): the log loss bounded at u_g (`tangent_loss_parts`), same q = ⅛.
     poisson: Σ e·exp(u_g)·exp(u_h) − Σ y·u_h − Σ y (u_g + log e).
     """
-    key = forwards[0]["u"].public_key
+    key = forwards[0].u.public_key
     if family.name == "poisson":
         e = np.ones_like(u_g) if exposure is None else exposure
-        total = forwards[0]["exp_u"].dot(e * np.exp(u_g), exponent=exponent)
-        total = total + forwards[0]["u"].dot(-y, exponent=exponent)
+        assert forwards[0].exp_u is not None  # HostForward.from_wire, for poisson
+        total = forwards[0].exp_u.dot(e * np.exp(u_g), exponent=exponent)
+        total = total + forwards[0].u.dot(-y, exponent=exponent)
         plain = -float(np.sum(y * (u_g + np.log(e))))
     else:
-        u_total = forwards[0]["u"]
+        u_total = forwards[0].u
         for forward in forwards[1:]:
-            u_total = u_total + forward["u"]
+            u_total = u_total + forward.u
         if family.name == "logistic" and tangent:
             plain, slope = tangent_loss_parts(u_g, y)
         elif family.name == "logistic":
@@ -149,7 +137,8 @@ def guest_batch_loss(
         total = u_total.dot(slope, exponent=exponent)
         q = quadratic_weight(family)
         for forward in forwards:
-            total = total + forward["u2"].mul(q)
+            assert forward.u2 is not None  # HostForward.from_wire, for logistic and linear
+            total = total + forward.u2.mul(q)
         for cross in crosses:
             total = total + cross
     return total + encrypt_scalar(key, plain, 2 * exponent)

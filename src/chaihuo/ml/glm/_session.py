@@ -7,7 +7,9 @@ from typing import Any, TypeVar
 
 from chaihuo.core import ChaihuoError, InvalidInputError, shared_reason
 from chaihuo.federation import ProtocolViolationError, ReceiveTimeoutError
+from chaihuo.ml.glm._messages import HostHello, Plan, Verdict, opened
 from chaihuo.ml.glm._phases import Phases
+from chaihuo.ml.vertical import wire
 from chaihuo.runtime import Context, Peer
 
 __all__ = [
@@ -65,62 +67,65 @@ def best_effort(send: Callable[[], None]) -> None:
 def guest_start(
     ctx: Context,
     component: str,
-    plan: dict[str, Any],
+    plan: Plan | None,
     failure: BaseException | None,
-    check: Callable[[list[dict[str, Any]]], list[str]],
-) -> list[dict[str, Any]]:
+    check: Callable[[list[HostHello]], list[str]],
+) -> list[HostHello]:
     """Send the plan, gather every party's hello, broadcast the verdict; raise on refusal.
 
     A failure on the guest (its own data, its own parameters) is sent as the plan, so hosts and
     arbiter stop at once with the guest's reason instead of waiting for their deadline.
     """
     if failure is not None:
-        refusal = {"ok": False, "error": f"guest {ctx.local}: {_reason(failure)}"}
-        best_effort(lambda: _broadcast(ctx, "plan", refusal))
+        refusal = Verdict(False, f"guest {ctx.local}: {_reason(failure)}")
+        best_effort(lambda: _broadcast(ctx, "plan", refusal.to_wire()))
         raise failure
-    _broadcast(ctx, "plan", {"ok": True, **plan})
-    hellos = [
-        expect(recv(peer, "hello", f"{component} start-up"), dict, "hello") for peer in ctx.hosts
-    ]
-    arbiter = expect(recv(ctx.arbiter, "hello", f"{component} start-up"), dict, "hello")
+    assert plan is not None
+    _broadcast(ctx, "plan", {"ok": True, **plan.to_wire()})
+    what = f"{component} start-up"
+    answers = [opened(recv(peer, "hello", what), "glm hello") for peer in ctx.hosts]
+    arbiter = opened(recv(ctx.arbiter, "hello", what), "arbiter hello")
     problems = [
-        f"{party}: {hello.get('error')}"
-        for party, hello in zip(
-            [*ctx.hosts.parties, ctx.arbiter.party], [*hellos, arbiter], strict=True
+        f"{party}: {answer.error}"
+        for party, answer in zip(
+            [*ctx.hosts.parties, ctx.arbiter.party], [*answers, arbiter], strict=True
         )
-        if not hello.get("ok")
+        if isinstance(answer, Verdict)
     ]
+    hellos: list[HostHello] = []
     if not problems:
+        wire.fields(arbiter, "arbiter hello", ())
+        hellos = [HostHello.from_wire(answer) for answer in answers]
         problems = check(hellos)
-    verdict = {"ok": not problems, "error": "; ".join(problems) or None}
+    verdict = Verdict(not problems, "; ".join(problems) or None)
     if problems:
-        best_effort(lambda: _broadcast(ctx, "go", verdict))
-        raise GlmSetupError(f"{component} cannot start: {verdict['error']}")
-    _broadcast(ctx, "go", verdict)
+        best_effort(lambda: _broadcast(ctx, "go", verdict.to_wire()))
+        raise GlmSetupError(f"{component} cannot start: {verdict.error}")
+    _broadcast(ctx, "go", verdict.to_wire())
     return hellos
 
 
-def follower_start(
-    ctx: Context, component: str, hello: Callable[[dict[str, Any]], dict[str, Any]]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def follower_start(ctx: Context, component: str, hello: Callable[[Plan], dict[str, Any]]) -> Plan:
     """Host or arbiter: receive the plan, answer with `hello(plan)` (or the local refusal),
-    and return (plan, hello) once the guest says every party is ready."""
-    plan = expect(recv(ctx.guest, "plan", f"{component} start-up"), dict, "plan")
-    if not plan.get("ok"):
-        raise GlmSetupError(f"{component} cannot start: {plan.get('error')}")
+    and return the plan once the guest says every party is ready."""
+    what = f"{component} start-up"
+    received = opened(recv(ctx.guest, "plan", what), "glm plan")
+    if isinstance(received, Verdict):
+        raise GlmSetupError(f"{component} cannot start: {received.error}")
     failure: BaseException | None = None
     try:
+        plan = Plan.from_wire(received)
         answer = {"ok": True, **hello(plan)}
     except (ChaihuoError, ValueError) as exc:
-        failure, answer = exc, {"ok": False, "error": _reason(exc)}
+        failure, answer = exc, Verdict(False, _reason(exc)).to_wire()
     if failure is not None:
         best_effort(lambda: ctx.guest.put("hello", answer))
         raise failure
     ctx.guest.put("hello", answer)
-    verdict = expect(recv(ctx.guest, "go", f"{component} start-up"), dict, "go")
-    if not verdict.get("ok"):
-        raise GlmSetupError(f"{component} cannot start: {verdict.get('error')}")
-    return plan, answer
+    verdict = Verdict.from_wire(recv(ctx.guest, "go", what), "go")
+    if not verdict.ok:
+        raise GlmSetupError(f"{component} cannot start: {verdict.error}")
+    return plan
 
 
 def _reason(exc: BaseException) -> str:

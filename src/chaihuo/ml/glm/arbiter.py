@@ -20,14 +20,14 @@ from typing import Any, Literal
 from chaihuo.core import ConfigError
 from chaihuo.crypto import EncodingOverflowError
 from chaihuo.crypto.paillier import EncryptedVector, PackedVector, PaillierPrivateKey
-from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml._diverged import diverged, diverged_error
 from chaihuo.ml.glm._family import Family
+from chaihuo.ml.glm._messages import Decision, EpochReport, Plan
 from chaihuo.ml.glm._params import GlmParams
 from chaihuo.ml.glm._phases import Phases
 from chaihuo.ml.glm._secure import decrypt_masked
-from chaihuo.ml.glm._session import expect, follower_start, recv
+from chaihuo.ml.glm._session import follower_start, recv
 from chaihuo.ml.vertical import Convergence, batch_count
 from chaihuo.runtime import Context, Peer
 
@@ -46,21 +46,20 @@ def run_arbiter(
 ) -> dict[str, Any]:
     """Serve one run: keys, decryptions of masked gradients, convergence decisions."""
     phases = phases or Phases()
-    plan, _ = follower_start(ctx, family.component, lambda plan: _hello(params, plan))
-    if plan["mode"] == "predict":
+    plan = follower_start(ctx, family.component, lambda plan: _hello(params, plan))
+    if plan.mode == "predict":
         return {}
     keys = ctx.cipher.paillier()
     ctx.guest.put("public_key", keys.public_key)
     ctx.hosts.put("public_key", keys.public_key)
-    protocol = plan["protocol"]
-    rows = int(plan["rows"])
-    steps = batch_count(rows, int(protocol["batch_size"]))
+    rows = plan.rows
+    steps = batch_count(rows, params.batch_size)  # the parameters agree with the guest's plan
     epochs, histories = [], []
-    for k in range(int(plan["models"])):
+    for k in range(plan.models):
         mctx = ctx.sub("model").indexed(k)
-        convergence = Convergence(str(protocol["early_stop"]), float(protocol["tol"]))
+        convergence = Convergence(params.early_stop, params.tol)
         losses: list[float] = []
-        for epoch in range(int(protocol["epochs"])):
+        for epoch in range(params.epochs):
             ectx = mctx.sub("epoch").indexed(epoch)
             try:
                 for step in range(steps):
@@ -89,12 +88,8 @@ def run_arbiter(
     return {"model": model}
 
 
-def _hello(params: GlmParams, plan: dict[str, Any]) -> dict[str, Any]:
-    differ = [
-        f"{name} arbiter={value!r} guest={plan['protocol'].get(name)!r}"
-        for name, value in params.protocol().items()
-        if plan["protocol"].get(name) != value
-    ]
+def _hello(params: GlmParams, plan: Plan) -> dict[str, Any]:
+    differ = plan.differences(params.protocol(), "arbiter")
     if differ:
         raise ConfigError(f"parameters differ from the guest's: {', '.join(differ)}", public=True)
     return {}
@@ -121,25 +116,22 @@ def _judge(
 ) -> bool | Literal["diverged"]:
     """Decrypt the epoch loss, apply the convergence rule and broadcast the decision (stop,
     or "diverged": the loss ran away, every party stops with TRAINING_DIVERGED)."""
-    message = expect(recv(ectx.guest, "epoch", "epoch loss"), dict, "epoch")
-    loss = _scalar(message.get("loss"), private_key) / rows
+    received = recv(ectx.guest, "epoch", "epoch loss")
+    message = EpochReport.from_wire(received, private_key.public_key)
+    loss = _scalar(message.loss, private_key) / rows
     change = None
-    if message.get("weight_change") is not None:
-        change = _scalar(message["weight_change"], private_key)
+    if message.weight_change is not None:
+        change = _scalar(message.weight_change, private_key)
     losses.append(loss)
     if diverged(losses):  # everyone stops and says so; the loss itself stays here
-        ectx.guest.put("decision", {"stop": True, "best": False, "diverged": True})
-        ectx.hosts.put("decision", {"stop": True, "best": False, "diverged": True})
+        ectx.guest.put("decision", Decision(True, False, diverged=True).to_wire())
+        ectx.hosts.put("decision", Decision(True, False, diverged=True).to_wire())
         return "diverged"
-    stop = convergence.converged(loss, change) or bool(message.get("stop"))
-    best = bool(message.get("improved"))
-    ectx.guest.put("decision", {"stop": stop, "best": best, "loss": loss})
-    ectx.hosts.put("decision", {"stop": stop, "best": best})
+    stop = convergence.converged(loss, change) or message.stop
+    ectx.guest.put("decision", Decision(stop, message.improved, loss).to_wire())
+    ectx.hosts.put("decision", Decision(stop, message.improved).to_wire())
     return stop
 
 
-def _scalar(obj: object, private_key: PaillierPrivateKey) -> float:
-    vector = expect(obj, EncryptedVector, "encrypted scalar")
-    if len(vector) != 1:
-        raise ProtocolViolationError(f"expected one ciphertext, got {len(vector)}")
+def _scalar(vector: EncryptedVector, private_key: PaillierPrivateKey) -> float:
     return float(vector.decrypt(private_key)[0])

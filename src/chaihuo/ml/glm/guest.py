@@ -31,7 +31,6 @@ from chaihuo.ml.glm._data import (
     label_matrix,
 )
 from chaihuo.ml.glm._encrypted import (
-    check_forward,
     encrypt_scalar,
     exchange_gradient,
     guest_batch_loss,
@@ -39,6 +38,14 @@ from chaihuo.ml.glm._encrypted import (
 )
 from chaihuo.ml.glm._family import Family
 from chaihuo.ml.glm._guest_setup import GuestSetup, guest_setup
+from chaihuo.ml.glm._messages import (
+    Decision,
+    EpochReport,
+    EpochTerms,
+    HostForward,
+    HostHello,
+    Plan,
+)
 from chaihuo.ml.glm._model import (
     epoch_offsets,
     initial_weights,
@@ -134,7 +141,7 @@ def _start(
 ) -> GuestSetup:
     failure: BaseException | None = None
     setup: GuestSetup | None = None
-    plan: dict[str, Any] = {}
+    plan: Plan | None = None
     try:
         if not len(ctx.hosts):
             raise InvalidInputError(f"{family.component} needs at least one host", public=True)
@@ -155,44 +162,40 @@ def _start(
     return setup
 
 
-def _plan(family: Family, params: GlmParams, setup: GuestSetup) -> dict[str, Any]:
-    return {
-        "mode": setup.mode,
-        "family": family.name,
-        "models": setup.models,
-        "seed": setup.seed,
-        "protocol": params.protocol(),
-        "datasets": sorted(setup.digests),
-        "rows": setup.train.rows if setup.train is not None else 0,
-        "score": "test" if "test" in setup.digests else "train",
-        "warm": setup.mode == "fit" and setup.init is not None,
-        "epoch_offsets": epoch_offsets(
-            setup.model if setup.init is not None else None, setup.models
+def _plan(family: Family, params: GlmParams, setup: GuestSetup) -> Plan:
+    return Plan(
+        mode=setup.mode,
+        family=family.name,
+        models=setup.models,
+        seed=setup.seed,
+        protocol=params.protocol(),
+        datasets=tuple(sorted(setup.digests)),
+        rows=setup.train.rows if setup.train is not None else 0,
+        score="test" if "test" in setup.digests else "train",
+        warm=setup.mode == "fit" and setup.init is not None,
+        epoch_offsets=tuple(
+            epoch_offsets(setup.model if setup.init is not None else None, setup.models)
         ),
-    }
+    )
 
 
 def _check(
-    ctx: Context, params: GlmParams, setup: GuestSetup | None, hellos: list[dict[str, Any]]
+    ctx: Context, params: GlmParams, setup: GuestSetup | None, hellos: list[HostHello]
 ) -> list[str]:
     """Guest-side checks of the hosts' hellos: aligned rows, models, label safety."""
     assert setup is not None
     problems = []
     for party, hello in zip(ctx.hosts.parties, hellos, strict=True):
-        digests = hello.get("digests", {})
         for usage, digest in setup.digests.items():
-            if digests.get(usage) != digest:
+            if hello.digests.get(usage) != digest:
                 problems.append(
                     f"{party}: `{usage}` rows are not aligned with the guest's (run psi with "
                     "share_with_hosts on the same partition count first)"
                 )
-        if (setup.mode == "predict" or setup.init is not None) and hello.get(
-            "models"
-        ) != setup.models:
+        if (setup.mode == "predict" or setup.init is not None) and hello.models != setup.models:
             problems.append(f"{party}: its model part has another number of models")
-        features = int(hello.get("features", 0))
         if setup.train is not None and exposes_residuals(
-            setup.train.rows, params.batch_size, features
+            setup.train.rows, params.batch_size, hello.features
         ):
             problems.append(
                 f"{party} holds more features than the smallest batch has rows: that "
@@ -275,10 +278,10 @@ class _Trainer:
                     decision = self._epoch(epoch)
             except EncodingOverflowError as exc:  # a value beyond what the key carries
                 raise diverged_error(epoch + 1, self.params.learning_rate, str(exc)) from exc
-            if decision.get("diverged"):
+            if decision.diverged:
                 raise diverged_error(epoch + 1, self.params.learning_rate)
-            epochs, stop = epoch + 1, bool(decision.get("stop"))
-            if decision.get("best"):
+            epochs, stop = epoch + 1, decision.stop
+            if decision.best:
                 best = self.w.copy()
             self.ctx.progress("epoch", epochs, epochs if stop else total)  # stopped: complete
             if stop:
@@ -291,7 +294,7 @@ class _Trainer:
             self.w[:width].copy(), intercept, epochs, self.losses, self.optimizer, self.offset
         )
 
-    def _epoch(self, epoch: int) -> dict[str, Any]:
+    def _epoch(self, epoch: int) -> Decision:
         ectx = self.ctx.sub("epoch").indexed(epoch)
         start = self.w.copy()
         loss: EncryptedVector | None = None
@@ -326,8 +329,11 @@ class _Trainer:
         y = self.y[rows]
         exposure = None if self.train.exposure is None else self.train.exposure[rows]
         pool = pool_for(self.ctx.cipher, n)
+        poisson = family.name == "poisson"
         forwards = [
-            check_forward(recv(host, "forward", "host forward", self.phases), family, self.key, n)
+            HostForward.from_wire(
+                recv(host, "forward", "host forward", self.phases), poisson, self.key, n
+            )
             for host in cctx.hosts
         ]
         with self.phases("encrypt"):
@@ -353,16 +359,16 @@ class _Trainer:
         return part, loss
 
     def _cross_terms(
-        self, bctx: Context, forwards: list[dict[str, EncryptedVector]], pool: Any
+        self, bctx: Context, forwards: list[HostForward], pool: Any
     ) -> list[EncryptedVector]:
         """Multi-host loss: host k gets [[Σ_{j<k} u_hj]] and returns its cross term."""
         if self.family.name == "poisson" or len(forwards) < 2:
             return []
-        prefix = forwards[0]["u"]
+        prefix = forwards[0].u
         for k in range(1, len(forwards)):
             sent = prefix if prefix.fresh else prefix.rerandomize(pool=pool)
             bctx.hosts[k].put("prefix", sent)
-            prefix = prefix + forwards[k]["u"]
+            prefix = prefix + forwards[k].u
         return [
             expect_ciphertexts(
                 recv(bctx.hosts[k], "cross", "loss cross term"), self.key, "cross", length=1
@@ -372,7 +378,7 @@ class _Trainer:
 
     def _end_epoch(
         self, ectx: Context, epoch: int, loss: EncryptedVector, start: Vector
-    ) -> dict[str, Any]:
+    ) -> Decision:
         """Loss and weight change (encrypted) and the validation verdict to the arbiter."""
         rows, exponent = self.train.rows, self.exponent
         penalty = rows * self.optimizer.penalty_loss(self.w)
@@ -381,20 +387,15 @@ class _Trainer:
         if self.params.early_stop == "weight_diff":
             change = encrypt_scalar(self.key, float(np.sum((self.w - start) ** 2)), 2 * exponent)
         for host in ectx.hosts:
-            terms = expect(recv(host, "epoch_terms", "epoch end", self.phases), dict, "terms")
-            total = total + expect_ciphertexts(
-                terms.get("penalty"), self.key, "host penalty", length=1
-            )
-            if change is not None:
-                change = change + expect_ciphertexts(
-                    terms.get("change"), self.key, "change", length=1
-                )
+            received = recv(host, "epoch_terms", "epoch end", self.phases)
+            terms = EpochTerms.from_wire(received, self.key, change is not None)
+            total = total + terms.penalty
+            if change is not None and terms.change is not None:
+                change = change + terms.change
         improved, stop = self._validate(ectx, epoch)
-        ectx.arbiter.put(
-            "epoch", {"loss": total, "weight_change": change, "improved": improved, "stop": stop}
-        )
-        decision = expect(recv(ectx.arbiter, "decision", "arbiter decision"), dict, "decision")
-        loss_value = float(decision.get("loss", float("nan")))
+        ectx.arbiter.put("epoch", EpochReport(total, change, bool(improved), bool(stop)).to_wire())
+        decision = Decision.from_wire(recv(ectx.arbiter, "decision", "arbiter decision"), True)
+        loss_value = float("nan") if decision.loss is None else decision.loss
         self.losses.append(loss_value)
         if np.isfinite(loss_value):
             self.ctx.metrics.log("loss", loss_value, step=epoch)

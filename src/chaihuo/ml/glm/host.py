@@ -34,6 +34,7 @@ from chaihuo.ml.glm._encrypted import (
     host_forward,
 )
 from chaihuo.ml.glm._family import Family
+from chaihuo.ml.glm._messages import Decision, EpochTerms, HostHello, Plan
 from chaihuo.ml.glm._model import (
     initial_weights,
     load_model,
@@ -72,13 +73,13 @@ def run_host(
     """Fit (or apply) this host's part, following the guest's plan."""
     phases = phases or Phases()
     state = _State()
-    plan, _ = follower_start(
-        ctx, family.component, lambda plan: _hello(family, params, inputs, plan, state)
+    plan = follower_start(
+        ctx, family.component, lambda plan: _hello(family, params, inputs, plan, state).to_wire()
     )
-    models = int(plan["models"])
-    score = state.data[str(plan["score"])]
+    models = plan.models
+    score = state.data[plan.score]
     assert state.std is not None
-    if plan["mode"] == "predict":
+    if plan.mode == "predict":
         assert state.model is not None
         saved = model_weights(state.model, score.feature_names)
         _send_scores(ctx.sub("score"), state.std.to_trained(saved), score)
@@ -117,27 +118,22 @@ def _hello(
     family: Family,
     params: GlmParams,
     inputs: Mapping[str, Any],
-    plan: dict[str, Any],
+    plan: Plan,
     state: _State,
-) -> dict[str, Any]:
+) -> HostHello:
     """Check this host's inputs against the guest's plan; report digests and sizes."""
-    differ = {
-        name: (value, plan["protocol"].get(name))
-        for name, value in params.protocol().items()
-        if plan["protocol"].get(name) != value
-    }
+    differ = plan.differences(params.protocol(), "host")
     if differ:
-        described = ", ".join(f"{k} host={v[0]!r} guest={v[1]!r}" for k, v in differ.items())
-        raise ConfigError(f"parameters differ from the guest's: {described}", public=True)
+        raise ConfigError(f"parameters differ from the guest's: {', '.join(differ)}", public=True)
     state.model = load_model(inputs.get("model"), family, "host")
-    uses_model = plan["mode"] == "predict" or plan["warm"]
+    uses_model = plan.mode == "predict" or plan.warm
     if uses_model and state.model is None:
         raise InvalidInputError(
             "the guest uses a saved model; this host has no `model` input", public=True
         )
     if state.model is not None and not uses_model:
         raise InvalidInputError("this host has a `model` input but the guest has none", public=True)
-    for usage in plan["datasets"]:
+    for usage in plan.datasets:
         if inputs.get(usage) is None:
             raise InvalidInputError(
                 f"the guest has a `{usage}` input; this host has none", public=True
@@ -159,11 +155,11 @@ def _hello(
     else:
         state.std = Standardizer.identity(width)
     state.data = {usage: state.std.apply(data) for usage, data in state.data.items()}
-    return {
-        "digests": {usage: data.digest for usage, data in state.data.items()},
-        "features": len(next(iter(names))),
-        "models": models,
-    }
+    return HostHello(
+        digests={usage: data.digest for usage, data in state.data.items()},
+        features=len(next(iter(names))),
+        models=models,
+    )
 
 
 def _send_scores(sctx: Context, weights: Vector, data: PartyData) -> None:
@@ -179,21 +175,21 @@ class _Trainer:
         ctx: Context,
         family: Family,
         params: GlmParams,
-        plan: dict[str, Any],
+        plan: Plan,
         state: _State,
         *,
         key: PaillierPublicKey,
         index: int,
         phases: Phases,
     ) -> None:
-        self.ctx, self.family, self.params, self.plan = ctx, family, params, plan
+        self.ctx, self.family, self.params = ctx, family, params
         self.key, self.phases = key, phases
         self.train = state.data["train"]
         self.validate = state.data.get("validate")
         self.q = quantize(self.train.features, params.floating_point_precision)
         hosts = ctx.roster.members(Role.HOST)
         self.position = hosts.index(ctx.local)
-        self.seed = int(plan["seed"])
+        self.seed = plan.seed
         self.w = initial_weights(
             self.train.features.shape[1], params.init_method, self.seed, self.position + 1, index
         )
@@ -203,13 +199,13 @@ class _Trainer:
             self.w = state.std.to_trained(saved)[index].copy()
         self.optimizer = make_optimizer(params.optimizer_params(), len(self.w), intercept=False)
         resume_optimizer(self.optimizer, state.model, params.optimizer, index, len(self.w))
-        self.offset = int(plan.get("epoch_offsets", [0] * (index + 1))[index])
+        self.offset = plan.epoch_offsets[index]
         self.codec = ctx.cipher.codec
 
     def fit(self) -> Vector:
         """Epochs until the arbiter says stop (keeping the best validation epoch if asked)."""
         best: Vector | None = None
-        rows, total = self.train.rows, int(self.plan["protocol"]["epochs"])
+        rows, total = self.train.rows, self.params.epochs  # agreed with the guest's plan
         self.ctx.progress("epoch", 0, total)
         for epoch in range(total):
             ectx = self.ctx.sub("epoch").indexed(epoch)
@@ -223,29 +219,30 @@ class _Trainer:
                     self.ctx.progress("batch", number + 1, len(order))
             except EncodingOverflowError as exc:  # a value beyond what the key carries
                 raise diverged_error(epoch + 1, self.params.learning_rate, str(exc)) from exc
-            terms: dict[str, Any] = {
-                "penalty": encrypt_scalar(
-                    self.key, rows * self.optimizer.penalty_loss(self.w), 2 * self.codec.exponent
-                )
-            }
-            if self.params.early_stop == "weight_diff":
-                change = float(np.sum((self.w - start) ** 2))
-                terms["change"] = encrypt_scalar(self.key, change, 2 * self.codec.exponent)
-            ectx.guest.put("epoch_terms", terms)
+            ectx.guest.put("epoch_terms", self._terms(rows, start).to_wire())
             if self.validate is not None:
                 ectx.guest.put("validation_scores", self.validate.features @ self.w)
-            decision = expect(recv(ectx.arbiter, "decision", "arbiter decision"), dict, "decision")
-            if decision.get("diverged"):
+            decision = Decision.from_wire(recv(ectx.arbiter, "decision", "arbiter decision"), False)
+            if decision.diverged:
                 raise diverged_error(epoch + 1, self.params.learning_rate)
-            if decision.get("best"):
+            if decision.best:
                 best = self.w.copy()
-            stop = bool(decision.get("stop"))
+            stop = decision.stop
             self.ctx.progress("epoch", epoch + 1, epoch + 1 if stop else total)
             if stop:
                 break
         if best is not None and self.params.early_stopping_rounds is not None:
             self.w = best
         return self.w
+
+    def _terms(self, rows: int, start: Vector) -> EpochTerms:
+        """[[n · penalty_h]] and, with early_stop weight_diff, [[‖Δw_h‖²]] this epoch."""
+        exponent = 2 * self.codec.exponent
+        penalty = encrypt_scalar(self.key, rows * self.optimizer.penalty_loss(self.w), exponent)
+        if self.params.early_stop != "weight_diff":
+            return EpochTerms(penalty)
+        change = float(np.sum((self.w - start) ** 2))
+        return EpochTerms(penalty, encrypt_scalar(self.key, change, exponent))
 
     def _batch(self, bctx: Context, rows: npt.NDArray[np.int64]) -> None:
         """One step; the batch streams in chunks (`row_chunks`) whose X_h^T[[d]] add up."""
@@ -265,7 +262,7 @@ class _Trainer:
         with self.phases("encrypt"):
             forward = host_forward(self.family, u, self.key, self.codec, pool)
         with self.phases("send"):
-            cctx.guest.put("forward", forward)
+            cctx.guest.put("forward", forward.to_wire())
         residual = expect_ciphertexts(
             recv(cctx.guest, "residual", "guest residual", self.phases), self.key, "[[d]]", length=n
         )

@@ -10,9 +10,10 @@
 # fit, 0.6 % AUC below logistic regression on default_credit); taylor_at_guest σ exact at the
 # guest's partial score, first order in the host's (with reveal_every_iter).
 # Module map: _link (one batch's messages), _clip (the clipped sigmoid), _train (the loop,
-# updates), _fixed (integer fixed point and masks), _expansion
-# (taylor_at_guest), _model (artifacts, predict), _plain (the plaintext reference), guest /
-# host (roles, set-up); the Paillier kernels are the shared toolkit's (chaihuo.ml.vertical.he).
+# updates), _fixed (integer fixed point and masks), _expansion (taylor_at_guest), _messages
+# (set-up and per-epoch messages as typed records), _model (artifacts, predict), _plain (the
+# plaintext reference), guest / host (roles, set-up); the Paillier kernels and the records'
+# field checks are the shared toolkit's (chaihuo.ml.vertical.he, chaihuo.ml.vertical.wire).
 # What each role learns: module comments of `guest` and `host`.
 
 from chaihuo.ml.sshe._errors import TrainingDivergedError

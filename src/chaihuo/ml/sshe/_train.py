@@ -20,12 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from chaihuo.crypto.paillier import EncryptedVector
-from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._optim import make_optimizer
 from chaihuo.ml.sshe import _clip, _expansion
 from chaihuo.ml.sshe._errors import TrainingDivergedError
 from chaihuo.ml.sshe._fixed import FX_MAX, F, Quantized, Rational, encode_reals, grad_bits, rescale
 from chaihuo.ml.sshe._link import Forward, Link, received_ints
+from chaihuo.ml.sshe._messages import Decision
 from chaihuo.ml.sshe._params import SsheParams
 from chaihuo.ml.sshe._plain import epoch_stop, initial_weights
 from chaihuo.ml.vertical import EpochStop, batches, expect_ciphertexts
@@ -221,12 +221,10 @@ class Trainer:
     ) -> tuple[bool, bool]:
         peer = peer_of(ectx, self.side.guest)
         if not self.side.guest:
-            decision = peer.get("decision")
-            if not isinstance(decision, dict) or not {"best", "stop", "error"} <= set(decision):
-                raise ProtocolViolationError("malformed per-epoch decision from the guest")
-            if decision["error"]:
-                raise TrainingDivergedError(f"the guest stopped training: {decision['error']}")
-            return bool(decision["best"]), bool(decision["stop"])
+            decision = Decision.from_wire(peer.get("decision"))
+            if decision.error:
+                raise TrainingDivergedError(f"the guest stopped training: {decision.error}")
+            return decision.best, decision.stop
         reported = loss if self.params.compute_loss else None
         error, shared = None, None
         for name, value in (("training", reported), ("validation", val)):
@@ -234,7 +232,7 @@ class Trainer:
                 shared = f"the {name} loss diverged: lower the learning rate"
                 error = f"the {name} loss ({value:.4g}) diverged: lower the learning rate"
         best, stop = stopper.update(reported, val) if error is None else (False, True)
-        peer.put("decision", {"best": best, "stop": stop, "error": shared})  # no loss value
+        peer.put("decision", Decision(bool(best), bool(stop), shared).to_wire())  # no loss value
         if error is not None:
             raise TrainingDivergedError(error, public=shared or True)
         if reported is not None:

@@ -29,6 +29,7 @@ from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.sshe._data import PartyData, class_labels, party_data, target_rows
 from chaihuo.ml.sshe._fixed import quantize, quantize_like
 from chaihuo.ml.sshe._link import Link
+from chaihuo.ml.sshe._messages import HostHello, Plan
 from chaihuo.ml.sshe._model import KIND, GuestPart, guest_predict
 from chaihuo.ml.sshe._params import SsheParams
 from chaihuo.ml.sshe._session import exchange_keys, pool_policy
@@ -56,7 +57,7 @@ class _Setup:
     validate: PartyData | None = None
     model: ModelArtifact | None = None
     digests: dict[str, bytes] = field(default_factory=dict)
-    host: dict[str, Any] = field(default_factory=dict)
+    host: HostHello | None = None
 
 
 def run_guest(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,11 +80,12 @@ def run_guest(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> di
         assert setup.validate.labels is not None
         val_y = target_rows(setup.classes, setup.validate.labels)
     init = GuestPart.from_artifact(setup.model) if setup.model is not None else None
+    assert setup.host is not None
     fitted: list[Trained] = []
     for k in range(setup.models):
         side = Side(
-            guest=True, x=xq, y=targets[k], peer_width=int(setup.host["width"]),
-            peer_bits=int(setup.host["bits"]), bits=params.floating_point_precision,
+            guest=True, x=xq, y=targets[k], peer_width=setup.host.width,
+            peer_bits=setup.host.bits, bits=params.floating_point_precision,
             val_x=val_x, val_y=None if val_y is None else val_y[k],
             init=None if init is None else _initial(init, k, params),
         )  # fmt: skip
@@ -159,18 +161,19 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
         setup = _local(params, inputs)
     except (ChaihuoError, ValueError) as exc:
         failure = exc
+    hello: HostHello | None = None
     try:
-        hello = receive_status(peer, "hello", "host", KIND)
+        hello = HostHello.from_wire(receive_status(peer, "hello", "host", KIND))
     except ChaihuoError:
         if failure is None:
             raise
-        hello = {}  # the host failed too; this party reports its own error
+        # the host failed too (or sent no valid hello); this party reports its own error
     if failure is None:
-        assert setup is not None
+        assert setup is not None and hello is not None
         problems = _check(params, setup, hello)
         if problems:
             failure = InvalidInputError("; ".join(problems), public=True)  # data-free
-    plan = {} if setup is None else _plan(params, setup)
+    plan = {} if setup is None else _plan(params, setup).to_wire()
     send_status(peer, "plan", plan, failure)
     if failure is not None:
         raise failure
@@ -215,25 +218,25 @@ def _local(params: SsheParams, inputs: Mapping[str, Any]) -> _Setup:
     return setup
 
 
-def _plan(params: SsheParams, setup: _Setup) -> dict[str, Any]:
-    return {
-        "mode": setup.mode,
-        "models": setup.models,
-        "seed": setup.seed,
-        "protocol": params.protocol(),
-        "usages": sorted(setup.digests),
-        "score": "test" if "test" in setup.digests else "train",
-        "width": (setup.train.features.shape[1] + params.fit_intercept) if setup.train else 0,
-        "bits": params.floating_point_precision,
-        "warm": setup.model is not None and setup.mode == "fit",
-    }
+def _plan(params: SsheParams, setup: _Setup) -> Plan:
+    return Plan(
+        mode=setup.mode,
+        models=setup.models,
+        seed=setup.seed,
+        protocol=params.protocol(),
+        usages=tuple(sorted(setup.digests)),
+        score="test" if "test" in setup.digests else "train",
+        width=(setup.train.features.shape[1] + params.fit_intercept) if setup.train else 0,
+        bits=params.floating_point_precision,
+        warm=setup.model is not None and setup.mode == "fit",
+    )
 
 
-def _check(params: SsheParams, setup: _Setup, hello: dict[str, Any]) -> list[str]:
+def _check(params: SsheParams, setup: _Setup, hello: HostHello) -> list[str]:
     """The guest's checks of the host's hello: aligned rows, model parts, leak-prone batches."""
     problems = []
-    digests = hello.get("digests", {})
-    if not isinstance(digests, dict) or set(digests) != set(setup.digests):
+    digests = hello.digests
+    if set(digests) != set(setup.digests):
         return [f"the host has inputs {sorted(digests)}, the guest {sorted(setup.digests)}"]
     for usage, digest in setup.digests.items():
         if digests[usage] != digest:
@@ -243,13 +246,13 @@ def _check(params: SsheParams, setup: _Setup, hello: dict[str, Any]) -> list[str
             )
     if setup.mode == "predict" or setup.model is not None:
         assert setup.model is not None
-        if hello.get("models") != setup.models:
+        if hello.models != setup.models:
             problems.append("the host's model part has another number of models")
         guest_keys = "paillier_p" in setup.model.arrays
-        if setup.mode == "predict" and bool(hello.get("encrypted")) != guest_keys:
+        if setup.mode == "predict" and bool(hello.encrypted) != guest_keys:
             problems.append("the host's and the guest's model parts use other reveal strategies")
     if params.reveal_every_iter and setup.train is not None:
-        widest = max(int(hello.get("width", 0)), setup.train.features.shape[1] + 1)
+        widest = max(hello.width, setup.train.features.shape[1] + 1)
         if exposes_residuals(setup.train.rows, params.batch_size, widest):
             problems.append(
                 "with reveal_every_iter each party learns X^T·e of batches with fewer rows "

@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 
 from chaihuo.core import ChaihuoError, InvalidInputError
+from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._artifacts import ModelArtifact
 from chaihuo.ml.sshe._data import PartyData, party_data
 from chaihuo.ml.sshe._fixed import quantize, quantize_like
 from chaihuo.ml.sshe._link import Link
+from chaihuo.ml.sshe._messages import HostHello, Plan
 from chaihuo.ml.sshe._model import KIND, HostPart, host_predict
 from chaihuo.ml.sshe._params import SsheParams
 from chaihuo.ml.sshe._session import exchange_keys, pool_policy
@@ -42,14 +44,16 @@ class _Setup:
     mode: str
     data: dict[str, PartyData] = field(default_factory=dict)
     model: ModelArtifact | None = None
-    plan: dict[str, Any] = field(default_factory=dict)
+    plan: Plan | None = None
 
 
 def run_host(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Fit (or apply) the host's part; the host outputs its model part only."""
     setup = _start(ctx, params, inputs)
+    plan = setup.plan
+    assert plan is not None
     predict_peer = peer_of(ctx.sub("predict"), False)
-    score = setup.data[setup.plan["score"]]
+    score = setup.data[plan.score]
     allow_test_keys = ctx.cipher.policy.allow_insecure_test_keys
     if setup.mode == "predict":
         assert setup.model is not None
@@ -69,13 +73,13 @@ def run_host(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> dic
         if init.weights is None:
             raise InvalidInputError("warm start needs a host model with plaintext weights")
     fitted: list[Trained] = []
-    for k in range(int(setup.plan["models"])):
+    for k in range(plan.models):
         side = Side(
-            guest=False, x=xq, y=None, peer_width=int(setup.plan["width"]),
-            peer_bits=int(setup.plan["bits"]), bits=params.floating_point_precision,
-            val_x=val_x, init=None if init is None or init.weights is None else init.weights[k],
+            guest=False, x=xq, y=None, peer_width=plan.width, peer_bits=plan.bits,
+            bits=params.floating_point_precision, val_x=val_x,
+            init=None if init is None or init.weights is None else init.weights[k],
         )  # fmt: skip
-        trainer = Trainer(ctx.sub("model").indexed(k), link, params, side, int(setup.plan["seed"]))
+        trainer = Trainer(ctx.sub("model").indexed(k), link, params, side, plan.seed)
         fitted.append(trainer.fit())
     part = _part(fitted, train, xq.shifts)
     host_predict(predict_peer, part, score.features)
@@ -102,16 +106,22 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
     setup: _Setup | None = None
     hello: dict[str, Any] = {}
     try:
-        setup, hello = _local(params, inputs)
+        setup, answer = _local(params, inputs)
+        hello = answer.to_wire()
     except (ChaihuoError, ValueError) as exc:
         failure = exc
     send_status(peer, "hello", hello, failure)
     if failure is not None:
         raise failure
-    plan = receive_status(peer, "plan", "guest", KIND)
+    received = receive_status(peer, "plan", "guest", KIND)
+    try:
+        plan = Plan.from_wire(received)
+    except ProtocolViolationError as exc:  # the guest waits for the answer: refuse the plan
+        send_status(peer, "ack", {}, exc)
+        raise
     assert setup is not None
     mine = params.protocol()
-    theirs = plan.get("protocol", {})
+    theirs = plan.protocol
     differ = sorted(name for name in mine if theirs.get(name) != mine[name])
     problems = []
     if differ:
@@ -119,12 +129,12 @@ def _start(ctx: Context, params: SsheParams, inputs: Mapping[str, Any]) -> _Setu
             "guest and host parameters differ in "
             + ", ".join(f"{name} ({theirs.get(name)!r} vs {mine[name]!r})" for name in differ)
         )
-    acknowledge(peer, plan, setup.data, problems)
+    acknowledge(peer, plan.score, setup.data, problems)
     setup.plan = plan
     return setup
 
 
-def _local(params: SsheParams, inputs: Mapping[str, Any]) -> tuple[_Setup, dict[str, Any]]:
+def _local(params: SsheParams, inputs: Mapping[str, Any]) -> tuple[_Setup, HostHello]:
     model = load_part(inputs.get("model"), KIND, "host")
     if params.predicts and model is None:
         raise InvalidInputError(
@@ -142,12 +152,11 @@ def _local(params: SsheParams, inputs: Mapping[str, Any]) -> tuple[_Setup, dict[
         raise InvalidInputError("hetero_sshe_lr needs a `train` input (or a model to predict)")
     if params.predicts and not data:
         raise InvalidInputError("predicting needs a `test` input")
-    hello: dict[str, Any] = {
-        "digests": {usage: d.digest for usage, d in data.items()},
-        "width": next(iter(data.values())).features.shape[1],
-        "bits": params.floating_point_precision,
-    }
-    if model is not None:
-        hello["models"] = int(model.meta.get("models", 1))
-        hello["encrypted"] = "encrypted_weights" in model.arrays
+    hello = HostHello(
+        digests={usage: d.digest for usage, d in data.items()},
+        width=next(iter(data.values())).features.shape[1],
+        bits=params.floating_point_precision,
+        models=None if model is None else int(model.meta.get("models", 1)),
+        encrypted=None if model is None else "encrypted_weights" in model.arrays,
+    )
     return _Setup("predict" if params.predicts else "fit", data, model), hello

@@ -1,5 +1,8 @@
 """The shared vertical toolkit: set-up status, model parts, batches, stopping, checks, kernels."""
 
+# Submodules: `he` (exact-integer Paillier kernels) and `wire` (field checks of protocol
+# records), imported by name: `from chaihuo.ml.vertical import he, wire`.
+
 from chaihuo.ml.vertical._checks import expect_ciphertexts
 from chaihuo.ml.vertical._schedule import (
     CHUNK_ROWS,

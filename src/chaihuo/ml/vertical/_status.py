@@ -36,22 +36,22 @@ def send_status(
 
 
 def receive_status(peer: Peer, name: str, who: str, component: str) -> dict[str, Any]:
-    """The peer's status message; raises InvalidInputError carrying the peer's reason."""
+    """The peer's status message without its status: the payload, for the caller's record to
+    check; raises InvalidInputError carrying the peer's reason."""
     received = peer.get(name)
     if not isinstance(received, dict) or "error" not in received:
         raise ProtocolViolationError(f"{who} sent a malformed {name!r} message")
     if received["error"] is not None:
         raise InvalidInputError(f"{component} stopped by the {who}: {received['error']}")
-    return received
+    return {key: value for key, value in received.items() if key != "error"}
 
 
-def acknowledge(
-    peer: Peer, plan: Mapping[str, Any], data: Mapping[str, Any], problems: list[str]
-) -> None:
+def acknowledge(peer: Peer, score: object, data: Mapping[str, Any], problems: list[str]) -> None:
     """A host's answer to the guest's plan: its own `problems` (data-free texts), plus a
-    missing input to score, refuse it on both parties; none, and the plan is accepted."""
-    if plan.get("score") not in data:
-        problems = [*problems, f"the host has no `{plan.get('score')}` input to score"]
+    missing input to `score` (the plan's data set to predict), refuse it on both parties;
+    none, and the plan is accepted."""
+    if not isinstance(score, str) or score not in data:
+        problems = [*problems, f"the host has no `{score}` input to score"]
     error = InvalidInputError("; ".join(problems), public=True) if problems else None
     send_status(peer, "ack", {}, error)
     if error is not None:
