@@ -140,8 +140,8 @@ class _Recorder:
     def __init__(self, inner: Any, log: list[tuple[str, Any]]) -> None:
         self._inner, self._log = inner, log
 
-    def get(self, tag: str, parties: Any) -> list[Any]:
-        objs = self._inner.get(tag, parties)
+    def get(self, tag: str, parties: Any, timeout: float | None = None) -> list[Any]:
+        objs = self._inner.get(tag, parties, timeout)
         self._log.extend((tag, obj) for obj in objs)
         return list(objs)
 

@@ -41,8 +41,8 @@ class _Recorder:
     def __init__(self, inner: Any, log: list[Any]) -> None:
         self._inner, self._log = inner, log
 
-    def get(self, tag: str, parties: Any) -> list[Any]:
-        objs = list(self._inner.get(tag, parties))
+    def get(self, tag: str, parties: Any, timeout: float | None = None) -> list[Any]:
+        objs = list(self._inner.get(tag, parties, timeout))
         self._log.extend((tag, o) for o in objs)
         return objs
 
