@@ -54,8 +54,9 @@ def _evaluate(
     return result
 
 
-def test_spec_runs_on_the_guest_only_and_validates_its_params() -> None:
-    assert EVALUATION.roles == frozenset({Role.GUEST})
+def test_spec_runs_where_the_labels_are_and_validates_its_params() -> None:
+    # The guest of a vertical job, each client of a horizontal one.
+    assert EVALUATION.roles == frozenset({Role.GUEST, Role.CLIENT})
     assert set(get_args(MetricName)) == set(ALL_METRICS)
     assert EVALUATION.optional_inputs == ("data_2", "data_3", "data_4", "data_5")
     defaults = EvaluationParams()

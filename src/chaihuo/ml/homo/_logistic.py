@@ -62,9 +62,9 @@ def log_loss(weights: Matrix, features: Matrix, classes: npt.NDArray[np.int64]) 
 
 
 def log_loss_gradient(
-    weights: Matrix, features: Matrix, classes: npt.NDArray[np.int64], alpha: float
+    weights: Matrix, features: Matrix, classes: npt.NDArray[np.int64], alpha: float | Matrix
 ) -> Matrix:
-    """∇ of mean log-loss + α/2‖W (no intercept)‖² at `weights`."""
+    """∇ of mean log-loss + ½ Σ_j α_j W_j² (no intercept) at `weights` (α per feature or one)."""
     residual = probabilities(weights, features) - _targets(classes, weights.shape[0])
     rows = max(len(classes), 1)
     gradient = np.empty_like(weights)
@@ -80,7 +80,7 @@ class LocalStep:
     epochs: int
     batch_size: int | None
     learning_rate: float
-    alpha: float
+    alpha: float | Matrix
     proximal_mu: float = 0.0
 
 
@@ -94,22 +94,26 @@ def train_locally(
     """Weights after `step.epochs` passes of SGD from `start`, and the number of steps taken.
 
     Full batch (batch_size None) is deterministic; mini-batches follow a fresh permutation of
-    the rows each epoch.
+    the rows each epoch. The L2 term takes a proximal step, w ← w / (1 + η·α_j) after the loss
+    step: the same fixed point as a gradient step on it, and stable however large α_j is
+    (standardising makes α_j = α / s_j² large for features of small scale).
     """
     weights = start.copy()
     rows = len(classes)
     size = rows if step.batch_size is None else min(step.batch_size, rows)
     rng = np.random.default_rng(secrets.randbits(64)) if size < rows else None
+    shrink = 1.0 / (1.0 + step.learning_rate * np.asarray(step.alpha))
     steps = 0
     for _ in range(step.epochs):
         order = rng.permutation(rows) if rng is not None else np.arange(rows)
         for begin in range(0, rows, max(size, 1)):
             batch = order[begin : begin + size]
-            gradient = log_loss_gradient(weights, features[batch], classes[batch], step.alpha)
+            gradient = log_loss_gradient(weights, features[batch], classes[batch], 0.0)
             if step.proximal_mu:
                 gradient += step.proximal_mu * (weights - start)
             if correction is not None:
                 gradient += correction
             weights -= step.learning_rate * gradient
+            weights[:, :-1] *= shrink  # the L2 term's proximal step
             steps += 1
     return weights, steps

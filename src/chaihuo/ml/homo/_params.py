@@ -12,6 +12,7 @@ Strategy = Literal["fedavg", "fedprox", "fedadam", "fedyogi", "fedadagrad", "sca
 
 PROTOCOL_FIELDS = (
     "rounds", "strategy", "secure_aggregation", "dropout", "clip_norm", "noise_multiplier",
+    "standardize",
 )  # fmt: skip
 """What the server decides for the job; a client whose own value differs is refused."""
 
@@ -38,6 +39,11 @@ class HomoLrParams(BaseModel):
     )
     learning_rate: float = Field(0.5, gt=0, le=100, description="Clients' local SGD step.")
     penalty: Literal["none", "l2"] = "l2"
+    standardize: bool = Field(
+        True,
+        description="Train on features standardised by the union's mean and deviation (summed "
+        "securely at set-up); the penalty and the model stay on the original scale.",
+    )
     alpha: float = Field(0.001, ge=0, description="L2 strength α (sklearn's C = 1/(α·rows)).")
     strategy: Strategy = Field(
         "fedavg",

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from chaihuo.ml.homo._logistic import LocalStep, log_loss, predicted, probabilit
 from chaihuo.ml.homo._messages import RoundPlan, Setup
 from chaihuo.ml.homo._model import MAX_CLASSES, aggregation, homo_model, model_weights
 from chaihuo.ml.homo._params import PROTOCOL_FIELDS, HomoLrParams
+from chaihuo.ml.homo._scaling import Scaling
 from chaihuo.ml.homo._update import RoundStats, UpdateLayout
 from chaihuo.ml.privacy import clip_by_l2, distributed_noise_std, gaussian_noise
 from chaihuo.ml.vertical import receive_status, send_status
@@ -64,6 +65,7 @@ class _Client:
     train: DataArrays
     validate: DataArrays | None
     classes: list[int]
+    scaling: Scaling
     control: Matrix | None = None  # SCAFFOLD's c_i, kept across rounds
 
     def truth(self, arrays: DataArrays, usage: str) -> npt.NDArray[np.int64]:
@@ -90,7 +92,8 @@ class _Client:
         """This round's vector: the weighted (or clipped and noised) update and statistics."""
         p = self.params
         step = LocalStep(
-            p.local_epochs, p.batch_size, p.learning_rate, p.alpha if p.penalty == "l2" else 0.0,
+            p.local_epochs, p.batch_size, p.learning_rate,
+            self.scaling.penalty(p.alpha if p.penalty == "l2" else 0.0),
             p.proximal_mu if p.strategy == "fedprox" else 0.0,
         )  # fmt: skip
         correction = None
@@ -148,7 +151,26 @@ def _set_up(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) -> _C
     contribute(setup_ctx.peers(Role.SERVER)[0].sub("agg"), census,
                aggregation(setup_ctx, params, integers=True))  # fmt: skip
     setup = Setup.from_wire(server.get("setup"))
-    return _Client(ctx, params, train, validate, setup.classes)
+    scaling = Scaling.identity(len(train.feature_names))
+    if params.standardize:
+        scaling = _moments(ctx.sub("moments"), params, train.features, setup.rows)
+        train = replace(train, features=scaling.standardise(train.features))
+        if validate is not None:
+            validate = replace(validate, features=scaling.standardise(validate.features))
+    return _Client(ctx, params, train, validate, setup.classes, scaling)
+
+
+def _moments(ctx: Context, params: HomoLrParams, features: Matrix, rows: int) -> Scaling:
+    """The union's mean and variance per feature, from two secure sums (see _scaling)."""
+    width = features.shape[1]
+    mean_ctx, variance_ctx = ctx.sub("mean"), ctx.sub("variance")
+    server = mean_ctx.peers(Role.SERVER)[0]
+    contribute(server.sub("agg"), features.sum(axis=0) / rows, aggregation(mean_ctx, params))
+    mean = Scaling.from_wire(server.get("mean"), width).mean
+    server = variance_ctx.peers(Role.SERVER)[0]
+    centred = ((features - mean) ** 2).sum(axis=0) / rows
+    contribute(server.sub("agg"), centred, aggregation(variance_ctx, params))
+    return Scaling.from_wire(server.get("scaling"), width)
 
 
 def run_client(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,9 +192,9 @@ def run_client(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) ->
             vector = client.update(plan, layout)
             contribute(server.sub("agg"), vector, aggregation(round_ctx, params))
         index += 1
-    model = homo_model(
-        "client", plan.weights, client.classes, client.train.feature_names, {"rounds": index}
-    )
+    weights = client.scaling.to_original(plan.weights)
+    model = homo_model("client", weights, client.classes, client.train.feature_names,
+                       {"rounds": index})  # fmt: skip
     return {"model": model, "predictions": _predictions(model.arrays["weights"], client.classes,
                                                         inputs, client.train)}  # fmt: skip
 

@@ -20,10 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from chaihuo.core import ChaihuoError, InvalidInputError, Role
+from chaihuo.ml._diverged import diverged_error
 from chaihuo.ml.homo._aggregate import aggregate
 from chaihuo.ml.homo._messages import RoundPlan, Setup
 from chaihuo.ml.homo._model import MAX_CLASSES, aggregation, homo_model, model_weights
 from chaihuo.ml.homo._params import PROTOCOL_FIELDS, HomoLrParams
+from chaihuo.ml.homo._scaling import Scaling
 from chaihuo.ml.homo._strategy import ServerStrategy
 from chaihuo.ml.homo._update import RoundStats, UpdateLayout
 from chaihuo.ml.privacy import RdpAccountant
@@ -35,6 +37,7 @@ __all__ = ["run_server"]
 
 Matrix = npt.NDArray[np.float64]
 COMPONENT = "homo_lr"
+_DIVERGED_ROUNDS = 3
 
 
 def _set_up(ctx: Context, params: HomoLrParams) -> tuple[Setup, tuple[str, ...]]:
@@ -67,6 +70,22 @@ def _set_up(ctx: Context, params: HomoLrParams) -> tuple[Setup, tuple[str, ...]]
     return setup, tuple(str(name) for name in next(iter(columns)))
 
 
+def _moments(ctx: Context, params: HomoLrParams, width: int) -> Scaling:
+    """The union's mean, then variance, each a secure sum of the clients' shares of it."""
+    steps = []
+    for name in ("mean", "variance"):
+        step_ctx = ctx.sub(name)
+        total, _ = aggregate(
+            list(step_ctx.peers(Role.CLIENT).sub("agg")), width, aggregation(step_ctx, params)
+        )
+        steps.append(np.asarray(total, dtype=np.float64))
+        if name == "mean":
+            step_ctx.peers(Role.CLIENT).put("mean", Scaling(steps[0], np.ones(width)).to_wire())
+    scaling = Scaling.from_variance(steps[0], steps[1])
+    ctx.sub("variance").peers(Role.CLIENT).put("scaling", scaling.to_wire())
+    return scaling
+
+
 @dataclass
 class _Progress:
     """Loss history, early stopping and the best model so far."""
@@ -84,12 +103,23 @@ class _Progress:
         if stats.loss is not None:
             converged = bool(self.losses) and abs(self.losses[-1] - stats.loss) < self.params.tol
             self.losses.append(stats.loss)
+            self._check_divergence()
         if self.params.early_stopping_rounds is not None and stats.validation_loss is not None:
             if stats.validation_loss < self.best_loss:
                 self.best_loss, self.best, self.since_best = stats.validation_loss, weights, 0
             else:
                 self.since_best += 1
         return converged
+
+    def _check_divergence(self) -> None:
+        # From zero weights the loss starts at log K; three rounds in a row above twice that,
+        # or a non-finite loss, is a step too large for the features, not noise.
+        recent = self.losses[-_DIVERGED_ROUNDS:]
+        runaway = len(recent) == _DIVERGED_ROUNDS and min(recent) > 2 * self.losses[0]
+        if runaway or not math.isfinite(self.losses[-1]):
+            raise diverged_error(
+                len(self.losses), self.params.learning_rate, f"loss {self.losses[-1]:.4g}"
+            )
 
     @property
     def exhausted(self) -> bool:
@@ -115,14 +145,17 @@ def run_server(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) ->
             raise InvalidInputError("predicting (predict_only or rounds: 0) needs a `model` input")
         return {}
     setup, names = _set_up(ctx, params)
+    scaling = Scaling.identity(len(names))
+    if params.standardize:
+        scaling = _moments(ctx.sub("moments"), params, len(names))
     shape = (1 if len(setup.classes) == 2 else len(setup.classes), len(names) + 1)
     weights = np.zeros(shape)
     if warm is not None:
         if warm[0].shape != shape or warm[1] != setup.classes:
             raise InvalidInputError("the `model` input does not fit the clients' data")
-        weights = warm[0].copy()
+        weights = scaling.to_standard(warm[0])
     rounds = _Rounds(ctx, params, UpdateLayout(shape, params.strategy == "scaffold"))
-    final = rounds.run(weights)
+    final = scaling.to_original(rounds.run(weights))
     meta: dict[str, Any] = {"rounds": rounds.started, "strategy": params.strategy}
     if params.private:
         meta["epsilon"], meta["delta"] = rounds.accountant.epsilon(params.delta), params.delta
