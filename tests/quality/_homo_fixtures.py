@@ -14,13 +14,14 @@ from sklearn.metrics import roc_auc_score
 
 from chaihuo.computing import LocalComputing
 from chaihuo.core import Role
+from chaihuo.federation import Party
 from chaihuo.ml.homo import HomoLrParams, run_client, run_server
 from chaihuo.runtime import Context
-from chaihuo.testing import run_parties
+from chaihuo.testing import recording_context, run_parties
 
 __all__ = [
-    "HomoRun", "Part", "client_scores", "federated", "homo_file", "score", "sklearn_reference",
-    "split_rows",
+    "Dropped", "HomoRun", "Part", "client_scores", "federated", "homo_file", "score",
+    "sklearn_reference", "split_rows",
 ]  # fmt: skip
 
 
@@ -57,27 +58,62 @@ class HomoRun:
     server: dict[str, Any]
     clients: list[dict[str, Any]]
 
+    def series(self, name: str) -> list[float]:
+        """The server's logged values of metric `name`, in round order."""
+        records = [r for r in self.server["metrics"] if r.name == name]
+        return [r.value for r in sorted(records, key=lambda r: r.step or 0)]
+
     @property
     def weights(self) -> np.ndarray:
         """The global model's weights (the server's copy)."""
         return np.asarray(self.server["model"].arrays["weights"])
 
 
-def federated(clients: list[Part], test: Part, params: HomoLrParams, **run: Any) -> HomoRun:
-    """homo_lr over the in-memory federation: one server, one client per part."""
+class Dropped(Exception):
+    """A client leaving the job (its thread ends; the federation is not told)."""
+
+
+def federated(
+    clients: list[Part], test: Part, params: HomoLrParams | list[HomoLrParams], *,
+    received: dict[str, list[tuple[str, object]]] | None = None,
+    drop_at: dict[int, str] | None = None, server_inputs: dict[str, Any] | None = None,
+    **run: Any,
+) -> HomoRun:  # fmt: skip
+    """homo_lr over the in-memory federation: one server, one client per part.
+
+    `params` may differ per party (server first, then the clients). `received` collects what
+    each party receives (keyed "role:id"); `drop_at[i]` makes client i leave when a message
+    whose tag contains that text arrives (it returns {"dropped": True}).
+    """
+    per_party = params if isinstance(params, list) else [params] * (len(clients) + 1)
     with tempfile.TemporaryDirectory(prefix="chaihuo-homo-") as folder:
         computing = LocalComputing(Path(folder) / "computing")
         try:
 
             def party(ctx: Context) -> Any:
+                index = -1 if ctx.role is Role.SERVER else int(ctx.local.party_id) - 100
+                log = None if received is None else received.setdefault(str(ctx.local), [])
+                leave = (drop_at or {}).get(index)
+
+                def watch(tag: str, sender: Party, obj: object) -> None:
+                    if log is not None:
+                        log.append((tag, obj))
+                    if leave is not None and leave in tag:
+                        raise Dropped
+
+                ctx = recording_context(ctx, watch)
                 if ctx.role is Role.SERVER:
-                    return run_server(ctx, params, {})
-                mine = clients[int(ctx.local.party_id) - 100]
+                    outputs = run_server(ctx, per_party[0], server_inputs or {})
+                    return {**outputs, "metrics": ctx.metrics_sink.records()}
+                mine = clients[index]
                 inputs = {
                     "train": dataset(computing, mine.ids, mine.x, mine.names, mine.y),
                     "test": dataset(computing, test.ids, test.x, test.names, test.y),
                 }
-                return run_client(ctx, params, inputs)
+                try:
+                    return run_client(ctx, per_party[1 + index], inputs)
+                except Dropped:
+                    return {"dropped": True}
 
             roles = {"server": 1, "client": [100 + i for i in range(len(clients))]}
             results = run_parties(party, roles, **run)
