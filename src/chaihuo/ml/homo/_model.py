@@ -1,4 +1,4 @@
-"""homo_lr's model artifact, its loading, and the aggregation settings of a context."""
+"""homo_lr's model artifact and its loading."""
 
 from __future__ import annotations
 
@@ -9,24 +9,12 @@ import numpy.typing as npt
 
 from chaihuo.core import InvalidInputError
 from chaihuo.ml._artifacts import ModelArtifact
-from chaihuo.ml.homo._aggregate import Aggregation
-from chaihuo.ml.homo._params import HomoLrParams
 from chaihuo.ml.vertical import load_part
-from chaihuo.runtime import Context
 
-__all__ = ["KIND", "MAX_CLASSES", "aggregation", "homo_model", "model_weights"]
+__all__ = ["KIND", "homo_model", "model_weights"]
 
 KIND = "homo_lr"
-MAX_CLASSES = 64
 Matrix = npt.NDArray[np.float64]
-
-
-def aggregation(ctx: Context, params: HomoLrParams, *, integers: bool = False) -> Aggregation:
-    """How the vectors of `ctx`'s step are summed, bound to the job and the step's namespace."""
-    domain = f"chaihuo/homo|{ctx.job_id}|{'.'.join(ctx.namespace)}".encode()
-    return Aggregation(
-        params.secure_aggregation, params.dropout, params.round_timeout_s, domain, integers
-    )
 
 
 def homo_model(

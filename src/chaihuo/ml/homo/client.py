@@ -21,14 +21,14 @@ from chaihuo.core import InvalidInputError, Role
 from chaihuo.ml._data import DataArrays, check_features, training_arrays
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.homo._aggregate import contribute
+from chaihuo.ml.homo._handshake import MAX_CLASSES, aggregation, client_join, client_moments
 from chaihuo.ml.homo._logistic import LocalStep, log_loss, predicted, probabilities, train_locally
-from chaihuo.ml.homo._messages import RoundPlan, Setup
-from chaihuo.ml.homo._model import MAX_CLASSES, aggregation, homo_model, model_weights
+from chaihuo.ml.homo._messages import RoundPlan
+from chaihuo.ml.homo._model import homo_model, model_weights
 from chaihuo.ml.homo._params import PROTOCOL_FIELDS, HomoLrParams
 from chaihuo.ml.homo._scaling import Scaling
 from chaihuo.ml.homo._update import RoundStats, UpdateLayout
 from chaihuo.ml.privacy import clip_by_l2, distributed_noise_std, gaussian_noise
-from chaihuo.ml.vertical import receive_status, send_status
 from chaihuo.runtime import Context
 
 __all__ = ["run_client"]
@@ -118,59 +118,32 @@ class _Client:
 
 
 def _set_up(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) -> _Client:
-    server = ctx.peers(Role.SERVER)[0]
-    plan = server.get("plan")
     error: BaseException | None = None
     train = validate = None
+    labels = None
     try:
-        mine = {name: getattr(params, name) for name in PROTOCOL_FIELDS}
-        if plan != mine:
-            differ = sorted(k for k in mine if not isinstance(plan, dict) or plan.get(k) != mine[k])
-            raise InvalidInputError(
-                f"this client's parameters {differ} differ from the server's", public=True
-            )
         train = _arrays(inputs, "train")
         if train is None:
             raise InvalidInputError(
                 f"{COMPONENT} needs a `train` input on every client", public=True
             )
-        _labels(train, "train")
+        labels = _labels(train, "train")
         validate = _arrays(inputs, "validate")
     except InvalidInputError as exc:
         error = exc
-    hello = {} if train is None else {"columns": list(train.feature_names)}
-    send_status(server, "hello", hello, error)
-    if error is not None:
-        raise error
+    governed = {name: getattr(params, name) for name in PROTOCOL_FIELDS}
+    columns = [] if train is None else list(train.feature_names)
+    setup = client_join(
+        ctx, params, governed, columns=columns, labels=labels, error=error, component=COMPONENT
+    )
     assert train is not None
-    receive_status(server, "go", "server", COMPONENT)
-    census = np.zeros(MAX_CLASSES + 1, dtype=np.int64)
-    np.add.at(census, _labels(train, "train"), 1)
-    census[-1] = train.rows
-    setup_ctx = ctx.sub("setup")
-    contribute(setup_ctx.peers(Role.SERVER)[0].sub("agg"), census,
-               aggregation(setup_ctx, params, integers=True))  # fmt: skip
-    setup = Setup.from_wire(server.get("setup"))
     scaling = Scaling.identity(len(train.feature_names))
     if params.standardize:
-        scaling = _moments(ctx.sub("moments"), params, train.features, setup.rows)
+        scaling = client_moments(ctx.sub("moments"), params, train.features, setup.rows)
         train = replace(train, features=scaling.standardise(train.features))
         if validate is not None:
             validate = replace(validate, features=scaling.standardise(validate.features))
     return _Client(ctx, params, train, validate, setup.classes, scaling)
-
-
-def _moments(ctx: Context, params: HomoLrParams, features: Matrix, rows: int) -> Scaling:
-    """The union's mean and variance per feature, from two secure sums (see _scaling)."""
-    width = features.shape[1]
-    mean_ctx, variance_ctx = ctx.sub("mean"), ctx.sub("variance")
-    server = mean_ctx.peers(Role.SERVER)[0]
-    contribute(server.sub("agg"), features.sum(axis=0) / rows, aggregation(mean_ctx, params))
-    mean = Scaling.from_wire(server.get("mean"), width).mean
-    server = variance_ctx.peers(Role.SERVER)[0]
-    centred = ((features - mean) ** 2).sum(axis=0) / rows
-    contribute(server.sub("agg"), centred, aggregation(variance_ctx, params))
-    return Scaling.from_wire(server.get("scaling"), width)
 
 
 def run_client(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) -> dict[str, Any]:

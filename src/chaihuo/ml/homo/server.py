@@ -19,17 +19,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.core import ChaihuoError, InvalidInputError, Role
+from chaihuo.core import InvalidInputError, Role
 from chaihuo.ml._diverged import diverged_error
 from chaihuo.ml.homo._aggregate import aggregate
-from chaihuo.ml.homo._messages import RoundPlan, Setup
-from chaihuo.ml.homo._model import MAX_CLASSES, aggregation, homo_model, model_weights
+from chaihuo.ml.homo._handshake import aggregation, server_moments, server_welcome
+from chaihuo.ml.homo._messages import RoundPlan
+from chaihuo.ml.homo._model import homo_model, model_weights
 from chaihuo.ml.homo._params import PROTOCOL_FIELDS, HomoLrParams
 from chaihuo.ml.homo._scaling import Scaling
 from chaihuo.ml.homo._strategy import ServerStrategy
 from chaihuo.ml.homo._update import RoundStats, UpdateLayout
 from chaihuo.ml.privacy import RdpAccountant
-from chaihuo.ml.vertical import receive_status, send_status
 from chaihuo.mpc import TooFewClientsError
 from chaihuo.runtime import Context, Peer
 
@@ -38,52 +38,6 @@ __all__ = ["run_server"]
 Matrix = npt.NDArray[np.float64]
 COMPONENT = "homo_lr"
 _DIVERGED_ROUNDS = 3
-
-
-def _set_up(ctx: Context, params: HomoLrParams) -> tuple[Setup, tuple[str, ...]]:
-    """Check every client's schema and verdict, then count classes and rows (summed)."""
-    clients = ctx.peers(Role.CLIENT)
-    clients.put("plan", {name: getattr(params, name) for name in PROTOCOL_FIELDS})
-    problems: list[BaseException] = []
-    hellos = []
-    for peer in clients:
-        try:
-            hellos.append(receive_status(peer, "hello", f"client {peer.party.party_id}", COMPONENT))
-        except ChaihuoError as exc:
-            problems.append(exc)
-    columns = {tuple(h.get("columns", ())) for h in hellos}
-    if not problems and len(columns) != 1:
-        problems.append(InvalidInputError("the clients' feature columns differ", public=True))
-    error = problems[0] if problems else None
-    for peer in clients:
-        send_status(peer, "go", {}, error)
-    if error is not None:
-        raise error
-    setup_ctx = ctx.sub("setup")
-    how = aggregation(setup_ctx, params, integers=True)
-    census, _ = aggregate(list(setup_ctx.peers(Role.CLIENT).sub("agg")), MAX_CLASSES + 1, how)
-    classes = [int(c) for c in np.flatnonzero(census[:MAX_CLASSES])]
-    if len(classes) < 2:
-        raise InvalidInputError("the clients' labels hold a single class: nothing to learn")
-    setup = Setup(classes, int(census[-1]))
-    clients.put("setup", setup.to_wire())
-    return setup, tuple(str(name) for name in next(iter(columns)))
-
-
-def _moments(ctx: Context, params: HomoLrParams, width: int) -> Scaling:
-    """The union's mean, then variance, each a secure sum of the clients' shares of it."""
-    steps = []
-    for name in ("mean", "variance"):
-        step_ctx = ctx.sub(name)
-        total, _ = aggregate(
-            list(step_ctx.peers(Role.CLIENT).sub("agg")), width, aggregation(step_ctx, params)
-        )
-        steps.append(np.asarray(total, dtype=np.float64))
-        if name == "mean":
-            step_ctx.peers(Role.CLIENT).put("mean", Scaling(steps[0], np.ones(width)).to_wire())
-    scaling = Scaling.from_variance(steps[0], steps[1])
-    ctx.sub("variance").peers(Role.CLIENT).put("scaling", scaling.to_wire())
-    return scaling
 
 
 @dataclass
@@ -144,10 +98,11 @@ def run_server(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) ->
         if warm is None:
             raise InvalidInputError("predicting (predict_only or rounds: 0) needs a `model` input")
         return {}
-    setup, names = _set_up(ctx, params)
+    governed = {name: getattr(params, name) for name in PROTOCOL_FIELDS}
+    setup, names = server_welcome(ctx, params, governed, COMPONENT)
     scaling = Scaling.identity(len(names))
     if params.standardize:
-        scaling = _moments(ctx.sub("moments"), params, len(names))
+        scaling = server_moments(ctx.sub("moments"), params, len(names))
     shape = (1 if len(setup.classes) == 2 else len(setup.classes), len(names) + 1)
     weights = np.zeros(shape)
     if warm is not None:
