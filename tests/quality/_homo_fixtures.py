@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 from chaihuo.computing import LocalComputing
 from chaihuo.core import Role
 from chaihuo.federation import Party
-from chaihuo.ml.homo import HomoLrParams, run_client, run_server
+from chaihuo.ml import homo
 from chaihuo.runtime import Context
 from chaihuo.testing import recording_context, run_parties
 
@@ -74,16 +74,17 @@ class Dropped(Exception):
 
 
 def federated(
-    clients: list[Part], test: Part, params: HomoLrParams | list[HomoLrParams], *,
+    clients: list[Part], test: Part, params: Any, *,
     received: dict[str, list[tuple[str, object]]] | None = None,
     drop_at: dict[int, str] | None = None, server_inputs: dict[str, Any] | None = None,
-    **run: Any,
+    learner: Any = homo, **run: Any,
 ) -> HomoRun:  # fmt: skip
     """homo_lr over the in-memory federation: one server, one client per part.
 
     `params` may differ per party (server first, then the clients). `received` collects what
     each party receives (keyed "role:id"); `drop_at[i]` makes client i leave when a message
-    whose tag contains that text arrives (it returns {"dropped": True}).
+    whose tag contains that text arrives (it returns {"dropped": True}). `learner` is the
+    package with `run_server` and `run_client` (homo_lr's by default).
     """
     per_party = params if isinstance(params, list) else [params] * (len(clients) + 1)
     with tempfile.TemporaryDirectory(prefix="chaihuo-homo-") as folder:
@@ -103,7 +104,7 @@ def federated(
 
                 ctx = recording_context(ctx, watch)
                 if ctx.role is Role.SERVER:
-                    outputs = run_server(ctx, per_party[0], server_inputs or {})
+                    outputs = learner.run_server(ctx, per_party[0], server_inputs or {})
                     return {**outputs, "metrics": ctx.metrics_sink.records()}
                 mine = clients[index]
                 inputs = {
@@ -111,7 +112,7 @@ def federated(
                     "test": dataset(computing, test.ids, test.x, test.names, test.y),
                 }
                 try:
-                    return run_client(ctx, per_party[1 + index], inputs)
+                    return learner.run_client(ctx, per_party[1 + index], inputs)
                 except Dropped:
                     return {"dropped": True}
 

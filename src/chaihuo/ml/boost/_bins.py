@@ -23,6 +23,7 @@ __all__ = [
     "Bins",
     "Candidate",
     "ColumnSampler",
+    "Cuts",
     "bin_columns",
     "fit_bins",
     "goes_left",

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chaihuo.ml.boost._bins import fit_bins, left_of
+from chaihuo.ml.boost._bins import Bins, Cuts, bin_columns, fit_bins, left_of
 from chaihuo.ml.boost._boosting import boost
 from chaihuo.ml.boost._grow import ColumnSource, SplitSource, column_source
 from chaihuo.ml.boost._objectives import Objective
@@ -59,15 +59,23 @@ def fit_plaintext(
     y: npt.NDArray[np.float64],
     params: BoostParams,
     ids: npt.NDArray[Any] | None = None,
+    *,
+    cuts: Cuts | None = None,
 ) -> PlainBoost:
     """Fit the algorithm of the protocol on plaintext columns (rows aligned across parties);
     `y`: 0/1 (binary), class indices 0..K−1 (multi:softmax) or values (regression); `ids`
-    (the rows' ids) choose each round's rows with `subsample` < 1, as the guest does."""
+    (the rows' ids) choose each round's rows with `subsample` < 1, as the guest does; `cuts`
+    (the guest's columns only, no hosts) replace its own quantile cuts, e.g. the cuts a
+    horizontal job agreed on."""
     labels = np.asarray(y, dtype=np.float64)
     loss = params.loss(int(labels.max()) + 1 if len(labels) else 1)
     loss.check_labels(labels)
     missing, seed = params.use_missing, params.random_seed or 0
-    guest = column_source(GUEST, fit_bins(guest_x, params.max_bin, missing), params, seed)
+    bins = (
+        fit_bins(guest_x, params.max_bin, missing) if cuts is None
+        else Bins(cuts, bin_columns(guest_x, cuts), missing)
+    )  # fmt: skip
+    guest = column_source(GUEST, bins, params, seed)
     hosts = [
         column_source(k, fit_bins(x, params.max_bin, missing), params, seed)
         for k, x in enumerate(host_xs)

@@ -10,7 +10,10 @@ import numpy.typing as npt
 from chaihuo.ml.boost._bins import Bins
 from chaihuo.ml.boost._params import BoostParams
 
-__all__ = ["NodeSums", "Split", "best_split", "cumulative_sums", "leaf_value"]
+__all__ = [
+    "NodeSums", "Split", "best_split", "candidate_sums", "cumulative_sums", "histogram",
+    "leaf_value",
+]  # fmt: skip
 
 Ints = npt.NDArray[np.int64]
 Vector = npt.NDArray[np.float64]
@@ -40,27 +43,36 @@ class Split:
     gain: float
 
 
+def histogram(bins: Bins, rows: Ints, gi: Ints, hi: Ints, ci: Ints) -> Ints:
+    """The rows' (Σg_i, Σh_i, count) per column and bin: shape (3, columns, max bins)."""
+    binned = bins.binned
+    columns, width = binned.shape[1], max(bins.counts, default=1)
+    keys = ((np.arange(columns, dtype=np.int64) * width)[None, :] + binned[rows]).reshape(-1)
+    table = np.zeros((3, columns * width), dtype=np.int64)
+    for k, weights in enumerate((gi[rows], hi[rows], ci[rows])):
+        np.add.at(table[k], keys, np.repeat(weights, columns))
+    return table.reshape(3, columns, width)
+
+
+def candidate_sums(bins: Bins, table: Ints) -> tuple[Ints, Ints, Ints]:
+    """(Σg_i, Σh_i, count) left of every candidate (in `bins.candidates` order) from a node's
+    `histogram`: the bins up to each cut, plus the missing bin when missing cells go left."""
+    column, cut, left, missing_bin = bins.candidate_arrays
+    width = table.shape[2]
+    sums = []
+    for part in table:
+        total = np.cumsum(part, axis=1)[column, cut]
+        if bins.missing:
+            total = total + np.where(left, part[column, np.minimum(missing_bin, width - 1)], 0)
+        sums.append(total)
+    return sums[0], sums[1], sums[2]
+
+
 def cumulative_sums(
     bins: Bins, rows: Ints, gi: Ints, hi: Ints, ci: Ints
 ) -> tuple[Ints, Ints, Ints]:
-    """(Σg_i, Σh_i, count) left of every candidate of a node (in `bins.candidates` order):
-    the rows' histogram per column summed up to each cut, plus the missing bin when
-    missing cells go left."""
-    binned = bins.binned
-    width = max(bins.counts)
-    keys = (np.arange(binned.shape[1], dtype=np.int64) * width)[None, :] + binned[rows]
-    size = width * binned.shape[1]
-    column, cut, left, missing_bin = bins.candidate_arrays
-    sums = []
-    for weights in (gi[rows], hi[rows], ci[rows]):
-        hist = np.zeros(size, dtype=np.int64)
-        np.add.at(hist, keys.reshape(-1), np.repeat(weights, binned.shape[1]))
-        table = hist.reshape(binned.shape[1], width)
-        total = np.cumsum(table, axis=1)[column, cut]
-        if bins.missing:
-            total = total + np.where(left, table[column, np.minimum(missing_bin, width - 1)], 0)
-        sums.append(total)
-    return sums[0], sums[1], sums[2]
+    """(Σg_i, Σh_i, count) left of every candidate of the node holding `rows`."""
+    return candidate_sums(bins, histogram(bins, rows, gi, hi, ci))
 
 
 def _score(grad: Vector, hess: Vector, params: BoostParams) -> Vector:

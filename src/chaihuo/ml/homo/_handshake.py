@@ -110,13 +110,16 @@ def server_welcome(
     classes = [int(c) for c in np.flatnonzero(census[:MAX_CLASSES])]
     if len(classes) < 2:
         raise InvalidInputError("the clients' labels hold a single class: nothing to learn")
-    setup = Setup(classes, int(census[-1]))
+    setup = Setup(classes, [int(census[c]) for c in classes], int(census[-1]))
     clients.put("setup", setup.to_wire())
     return setup, tuple(str(name) for name in next(iter(columns)))
 
 
-def client_moments(ctx: Context, settings: RoundSettings, features: Matrix, rows: int) -> Scaling:
-    """The union's mean and variance per feature, from two secure sums (see _scaling)."""
+def client_moments(
+    ctx: Context, settings: RoundSettings, features: Matrix
+) -> tuple[Scaling, Matrix]:
+    """The union's mean and variance per feature, from two secure sums (see _scaling), and
+    its count of present cells per feature."""
     width = features.shape[1]
     mean_ctx, variance_ctx = ctx.sub("mean"), ctx.sub("variance")
     server = mean_ctx.peers(Role.SERVER)[0]
@@ -127,7 +130,7 @@ def client_moments(ctx: Context, settings: RoundSettings, features: Matrix, rows
     server = variance_ctx.peers(Role.SERVER)[0]
     centred = np.nansum((features - mean) ** 2, axis=0) / present
     contribute(server.sub("agg"), centred, aggregation(variance_ctx, settings))
-    return Scaling.from_wire(server.get("scaling"), width)
+    return Scaling.from_wire(server.get("scaling"), width), present
 
 
 def _present(features: Matrix, ctx: Context, settings: RoundSettings, server: Any) -> Matrix:
@@ -144,8 +147,11 @@ def _present(features: Matrix, ctx: Context, settings: RoundSettings, server: An
     return total.astype(np.float64)
 
 
-def server_moments(ctx: Context, settings: RoundSettings, width: int) -> Scaling:
-    """The union's mean, then variance, each a secure sum of the clients' shares of it."""
+def server_moments(
+    ctx: Context, settings: RoundSettings, width: int
+) -> tuple[Scaling, npt.NDArray[np.int64]]:
+    """The union's count of present cells, mean, then variance per feature, each a secure sum
+    of the clients' shares of it."""
     mean_ctx = ctx.sub("mean")
     clients = mean_ctx.peers(Role.CLIENT)
     present_how = aggregation(mean_ctx.sub("present"), settings, integers=True)
@@ -162,4 +168,4 @@ def server_moments(ctx: Context, settings: RoundSettings, width: int) -> Scaling
             step_ctx.peers(Role.CLIENT).put("mean", Scaling(steps[0], np.ones(width)).to_wire())
     scaling = Scaling.from_variance(steps[0], steps[1])
     ctx.sub("variance").peers(Role.CLIENT).put("scaling", scaling.to_wire())
-    return scaling
+    return scaling, np.asarray(present, dtype=np.int64)

@@ -33,20 +33,21 @@ def _matrix(value: object, shape: tuple[int, int], what: str) -> Matrix:
 
 @dataclass(frozen=True)
 class Setup:
-    """What the server decided for the job: classes seen by the clients together, total rows."""
+    """The union's classes, their row counts, and its rows (summed at set-up)."""
 
     classes: list[int]
+    counts: list[int]
     rows: int
 
     def to_wire(self) -> dict[str, Any]:
         """Codec-ready form."""
-        return {"classes": list(self.classes), "rows": self.rows}
+        return {"classes": list(self.classes), "counts": list(self.counts), "rows": self.rows}
 
     @classmethod
     def from_wire(cls, obj: object) -> Setup:
         """Rebuild and check a received set-up."""
-        fields = _fields(obj, "setup", ("classes", "rows"))
-        classes, rows = fields["classes"], fields["rows"]
+        fields = _fields(obj, "setup", ("classes", "counts", "rows"))
+        classes, counts, rows = fields["classes"], fields["counts"], fields["rows"]
         if (
             not isinstance(classes, list)
             or not 2 <= len(classes) <= _MAX_CLASSES
@@ -56,7 +57,14 @@ class Setup:
             raise ProtocolViolationError("setup: classes must be 2-64 sorted ints in [0, 64)")
         if not isinstance(rows, int) or rows < 1:
             raise ProtocolViolationError("setup: rows must be a positive int")
-        return cls(classes, rows)
+        if (
+            not isinstance(counts, list)
+            or len(counts) != len(classes)
+            or not all(isinstance(c, int) and 0 < c <= rows for c in counts)
+            or sum(counts) != rows
+        ):
+            raise ProtocolViolationError("setup: counts must be one positive int per class")
+        return cls(classes, counts, rows)
 
 
 @dataclass(frozen=True)

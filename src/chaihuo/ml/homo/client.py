@@ -139,7 +139,7 @@ def _set_up(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) -> _C
     assert train is not None
     scaling = Scaling.identity(len(train.feature_names))
     if params.standardize:
-        scaling = client_moments(ctx.sub("moments"), params, train.features, setup.rows)
+        scaling, _present = client_moments(ctx.sub("moments"), params, train.features)
         train = replace(train, features=scaling.standardise(train.features))
         if validate is not None:
             validate = replace(validate, features=scaling.standardise(validate.features))

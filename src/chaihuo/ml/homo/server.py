@@ -102,7 +102,7 @@ def run_server(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) ->
     setup, names = server_welcome(ctx, params, governed, COMPONENT)
     scaling = Scaling.identity(len(names))
     if params.standardize:
-        scaling = server_moments(ctx.sub("moments"), params, len(names))
+        scaling, _present = server_moments(ctx.sub("moments"), params, len(names))
     shape = (1 if len(setup.classes) == 2 else len(setup.classes), len(names) + 1)
     weights = np.zeros(shape)
     if warm is not None:
