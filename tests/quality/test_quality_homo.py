@@ -107,3 +107,37 @@ def test_secure_aggregation_equals_the_clear_sum_within_the_quantisation_bound()
     difference = float(np.abs(secure - clear.weights).max())
     print(f"secure vs clear: {difference:.3g} (bound {bound:.3g})")
     assert 0 < difference <= bound
+
+
+def _dirichlet_split(union: Part, clients: int, alpha: float, seed: int) -> list[Part]:
+    """Label skew: each label's rows dealt to the clients in Dirichlet(alpha) shares."""
+    rng = np.random.default_rng(seed)  # test data only
+    members: list[list[int]] = [[] for _ in range(clients)]
+    for label in np.unique(union.y):
+        rows = rng.permutation(np.flatnonzero(union.y == label))
+        cuts = (np.cumsum(rng.dirichlet([alpha] * clients))[:-1] * len(rows)).astype(int)
+        for member, part in zip(members, np.split(rows, cuts), strict=True):
+            member.extend(part.tolist())
+    picks = [np.array(sorted(m), dtype=np.int64) for m in members]
+    return [Part(union.ids[i], union.x[i], union.y[i], union.names) for i in picks]
+
+
+def test_label_skewed_clients_reach_the_iid_quality_with_fedprox_and_scaffold() -> None:
+    """default_credit's 24,000 training rows over 10 clients whose share of defaults runs
+    from 1 % to 99 % (Dirichlet α = 0.3 per label): FedProx (μ = 0.1) and SCAFFOLD reach,
+    in the same 20 rounds of 5 local epochs, the AUC FedAvg reaches on an IID split of the
+    same rows (within 0.1 %)."""
+    (clients, test), _settings = CASES["default_credit"][0](), CASES["default_credit"][1]
+    union = Part(*(np.concatenate([getattr(c, f) for c in clients]) for f in ("ids", "x", "y")),
+                 clients[0].names)  # fmt: skip
+    skewed = _dirichlet_split(union, 10, 0.3, seed=1)
+    shares = sorted(float(c.y.mean()) for c in skewed)
+    assert shares[0] < 0.05 and shares[-1] > 0.95  # strongly non-IID
+    iid = split_rows(union, [0.1] * 10, seed=2)
+    base = {"rounds": 20, "local_epochs": 5, "learning_rate": 0.5, "alpha": 0.001}
+    target = score(client_scores(federated(iid, test, HomoLrParams(**base)), test), test.y)  # type: ignore[arg-type]
+    for strategy in ({"strategy": "fedprox", "proximal_mu": 0.1}, {"strategy": "scaffold"}):
+        run = federated(skewed, test, HomoLrParams(**base, **strategy))  # type: ignore[arg-type]
+        reached = score(client_scores(run, test), test.y)
+        print(f"non-IID {strategy['strategy']}: {reached:.5f}, IID FedAvg {target:.5f}")
+        assert reached >= target * (1 - 0.001)
