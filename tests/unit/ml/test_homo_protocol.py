@@ -148,3 +148,32 @@ def test_labels_must_be_class_indices() -> None:
     with pytest.raises(PartyFailedError) as failed:
         federated([halves, clients[1]], test, HomoLrParams(**BASE))
     assert "whole numbers in [0, 64)" in str(failed.value.others[Party(Role.CLIENT, "100")])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("strategy", ["fedadam", "scaffold"])
+def test_a_server_crash_resumes_from_its_last_checkpoint(tmp_path: Path, strategy: str) -> None:
+    clients, test = _breast(2)
+    # SCAFFOLD's client variates restart at zero on resume: compare it with the same restart.
+    settings = {**BASE, "strategy": strategy, "server_learning_rate": 0.1}
+    whole = federated(clients, test, HomoLrParams(**settings))  # type: ignore[arg-type]
+    saving = HomoLrParams(**settings, checkpoint_dir=str(tmp_path))  # type: ignore[arg-type]
+    with pytest.raises(PartyFailedError):  # the server dies while summing round 3
+        federated(clients, test, saving, drop_at={-1: "round.3.agg"})
+    resumed = federated(clients, test, saving.model_copy(update={"resume": True}))
+    assert resumed.server["model"].meta["rounds"] == 6
+    if strategy == "fedadam":
+        np.testing.assert_allclose(resumed.weights, whole.weights, atol=1e-9)
+    else:
+        assert not np.allclose(resumed.weights, whole.weights)  # c_i restarted at zero
+        assert np.abs(resumed.weights - whole.weights).max() < 0.05
+
+
+def test_resuming_refuses_a_checkpoint_of_other_data(tmp_path: Path) -> None:
+    clients, test = _breast(2)
+    saving = HomoLrParams(**BASE, checkpoint_dir=str(tmp_path))
+    federated(clients, test, saving)
+    shuffled = [clients[0], Part(clients[1].ids[:100], clients[1].x[:100], clients[1].y[:100],
+                                 clients[1].names)]  # fmt: skip
+    with pytest.raises(PartyFailedError) as failed:
+        federated(shuffled, test, saving.model_copy(update={"resume": True}))
+    assert "checkpoint does not fit this job (scaling differ)" in str(failed.value.others[SERVER])

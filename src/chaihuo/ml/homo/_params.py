@@ -84,6 +84,12 @@ class HomoLrParams(BaseModel):
         None, ge=1, description="Stop when clients' validation loss has not improved this long."
     )
     tol: float = Field(1e-6, ge=0, description="Stop when the training loss changes less.")
+    checkpoint_dir: str | None = Field(
+        None,
+        description="Server: write its training state here after every round (relative to the "
+        "job file); with `resume`, go on from it after a crash.",
+    )
+    resume: bool = Field(False, description="Server: continue from checkpoint_dir's state.")
     predict_only: bool = False
 
     @model_validator(mode="after")

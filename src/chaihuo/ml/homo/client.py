@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from chaihuo.core import InvalidInputError, Role
+from chaihuo.federation import ProtocolViolationError
 from chaihuo.ml._data import DataArrays, check_features, training_arrays
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.homo._aggregate import contribute
@@ -154,7 +155,7 @@ def run_client(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) ->
     outputs = 1 if len(client.classes) == 2 else len(client.classes)
     shape = (outputs, len(client.train.feature_names) + 1)
     layout = UpdateLayout(shape, params.strategy == "scaffold")
-    index = 0
+    index = _start(ctx)
     while True:
         round_ctx = ctx.sub("round").indexed(index)
         server = round_ctx.peers(Role.SERVER)[0]
@@ -170,6 +171,14 @@ def run_client(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) ->
                        {"rounds": index})  # fmt: skip
     return {"model": model, "predictions": _predictions(model.arrays["weights"], client.classes,
                                                         inputs, client.train)}  # fmt: skip
+
+
+def _start(ctx: Context) -> int:
+    """The round the server starts from (0, or the round after its checkpoint)."""
+    start = ctx.peers(Role.SERVER)[0].get("start")
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        raise ProtocolViolationError("start: expected a round index")
+    return start
 
 
 def _predictions(
