@@ -16,10 +16,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 # scikit-learn's LR on the two clients' 455 rows: AUC 0.98701 on the test file; XGBoost with
-# the example's trees: 0.99643 (the quality tests hold each within 0.5 % on every dataset).
+# the example's trees: 0.99643; the example's network trained centrally: 0.98636 (the
+# quality tests hold each within 0.5 % — the network 1 % — on every dataset).
 @pytest.mark.parametrize(
     ("job", "component", "reference"),
-    [("homo_lr_breast", "lr_0", 0.98701), ("homo_secureboost_breast", "boost_0", 0.99643)],
+    [
+        ("homo_lr_breast", "lr_0", 0.98701 * 0.995),
+        ("homo_secureboost_breast", "boost_0", 0.99643 * 0.995),
+        ("homo_nn_breast", "nn_0", 0.98636 * 0.99),
+    ],
 )
 def test_a_horizontal_example_trains_one_model_that_every_party_holds(
     tmp_path: Path, job: str, component: str, reference: float
@@ -33,7 +38,7 @@ def test_a_horizontal_example_trains_one_model_that_every_party_holds(
     summary = json.loads(completed.stdout.strip().splitlines()[-1])
     assert {p["status"] for p in summary["parties"].values()} == {"success"}
     assert sorted(summary["parties"]) == ["10000", "10001", "9999"]
-    assert summary["components"]["eval_0"]["metrics"]["auc"] >= reference * 0.995
+    assert summary["components"]["eval_0"]["metrics"]["auc"] >= reference
     models = sorted(tmp_path.glob(f"*/*/*/{component}/model.json"))
     assert [m.parts[-4] for m in models] == ["10000", "10001", "9999"]
     arrays = [ModelArtifact.load(m).arrays for m in models]

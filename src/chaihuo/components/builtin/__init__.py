@@ -12,6 +12,7 @@ from chaihuo.components.builtin._hetero_poisson import HETERO_POISSON
 from chaihuo.components.builtin._hetero_secureboost import HETERO_SECUREBOOST
 from chaihuo.components.builtin._hetero_sshe_lr import HETERO_SSHE_LR
 from chaihuo.components.builtin._homo_lr import HOMO_LR
+from chaihuo.components.builtin._homo_nn import HOMO_NN
 from chaihuo.components.builtin._homo_secureboost import HOMO_SECUREBOOST
 from chaihuo.components.builtin._millionaires import MILLIONAIRES
 from chaihuo.components.builtin._one_hot import ONE_HOT
@@ -43,6 +44,7 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
     HETERO_SSHE_LR,
     HETERO_SECUREBOOST,
     HOMO_LR,
+    HOMO_NN,
     HOMO_SECUREBOOST,
     EVALUATION,
 )

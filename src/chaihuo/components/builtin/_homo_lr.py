@@ -12,7 +12,7 @@ from chaihuo.core import Role
 from chaihuo.ml.homo import HomoLrParams, run_client, run_server
 from chaihuo.runtime import Context
 
-__all__ = ["HOMO_LR"]
+__all__ = ["HOMO_LR", "horizontal_outputs"]
 
 
 class HomoLrComponentParams(HomoLrParams, ComponentParams):
@@ -31,8 +31,13 @@ def _server(
     return run_server(ctx, params, inputs)
 
 
-def _outputs(role: Role, raw_params: Mapping[str, Any]) -> frozenset[str]:
-    predict = bool(raw_params.get("predict_only")) or raw_params.get("rounds") == 0
+def horizontal_outputs(role: Role, raw_params: Mapping[str, Any]) -> frozenset[str]:
+    """A horizontal learner's outputs: the model everywhere, predictions on clients; only
+    predictions when it predicts (`predict_only`, or 0 rounds / trees)."""
+    predict = bool(raw_params.get("predict_only")) or 0 in (
+        raw_params.get("rounds"),
+        raw_params.get("num_trees"),
+    )
     if role is Role.CLIENT:
         return frozenset({"predictions"} if predict else {"model", "predictions"})
     return frozenset() if predict else frozenset({"model"})
@@ -50,6 +55,6 @@ HOMO_LR = ComponentSpec(
     optional_inputs=("train", "validate", "test", "model"),
     outputs=("model", "predictions"),
     required_roles=frozenset({Role.CLIENT, Role.SERVER}),
-    produces=_outputs,
+    produces=horizontal_outputs,
     produces_hint="predictions stay with each client",
 )

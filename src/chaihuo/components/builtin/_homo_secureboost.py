@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chaihuo.components._spec import ComponentParams, ComponentSpec
+from chaihuo.components.builtin._homo_lr import horizontal_outputs
 from chaihuo.core import Role
 from chaihuo.ml.homoboost import HomoBoostParams, run_client, run_server
 from chaihuo.runtime import Context
@@ -31,13 +32,6 @@ def _server(
     return run_server(ctx, params, inputs)
 
 
-def _outputs(role: Role, raw_params: Mapping[str, Any]) -> frozenset[str]:
-    predict = bool(raw_params.get("predict_only")) or raw_params.get("num_trees") == 0
-    if role is Role.CLIENT:
-        return frozenset({"predictions"} if predict else {"model", "predictions"})
-    return frozenset() if predict else frozenset({"model"})
-
-
 HOMO_SECUREBOOST = ComponentSpec(
     name="homo_secureboost",
     version="1.0",
@@ -51,6 +45,6 @@ HOMO_SECUREBOOST = ComponentSpec(
     optional_inputs=("train", "test", "model"),
     outputs=("model", "predictions"),
     required_roles=frozenset({Role.CLIENT, Role.SERVER}),
-    produces=_outputs,
+    produces=horizontal_outputs,
     produces_hint="predictions stay with each client",
 )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["PROTOCOL_FIELDS", "HomoLrParams", "Strategy"]
+from chaihuo.ml.homo._mlp import Layer
+
+__all__ = ["PROTOCOL_FIELDS", "HomoLrParams", "HomoNnParams", "Strategy"]
 
 Strategy = Literal["fedavg", "fedprox", "fedadam", "fedyogi", "fedadagrad", "scaffold"]
 
@@ -100,7 +102,38 @@ class HomoLrParams(BaseModel):
             raise ValueError("target_epsilon needs clip_norm and noise_multiplier")
         return self
 
+    def governed(self) -> dict[str, Any]:
+        """What the server decides for every client (a client whose values differ refuses)."""
+        return {name: getattr(self, name) for name in PROTOCOL_FIELDS}
+
+    def hidden(self) -> tuple[Layer, ...]:
+        """The hidden layers (homo_nn's; none for logistic regression)."""
+        return ()
+
     @property
     def private(self) -> bool:
         """Whether client updates are clipped and noised."""
         return self.noise_multiplier is not None
+
+
+class HomoNnParams(HomoLrParams):
+    """A multi-layer perceptron declared as hidden layers, trained like homo_lr (see
+    chaihuo.ml.homo._mlp): FedAvg and its successors, secure aggregation, DP, checkpoints."""
+
+    layers: list[Layer] = Field(
+        default_factory=lambda: [Layer(units=32, activation="relu")],
+        min_length=1, max_length=16,
+        description="Hidden layers, each {units, activation: relu|tanh|sigmoid|linear}; the "
+        "output layer (sigmoid or softmax) is added.",
+    )  # fmt: skip
+    learning_rate: float = Field(0.1, gt=0, le=100, description="Clients' local SGD step.")
+    batch_size: int | None = Field(32, ge=1, description="Local mini-batch rows (None: all).")
+    alpha: float = Field(1e-4, ge=0, description="L2 strength on the weights (not biases).")
+
+    def governed(self) -> dict[str, Any]:
+        """The server's settings, the network's layers included."""
+        return {**super().governed(), "layers": [layer.model_dump() for layer in self.layers]}
+
+    def hidden(self) -> tuple[Layer, ...]:
+        """The declared hidden layers."""
+        return tuple(self.layers)

@@ -1,4 +1,4 @@
-"""homo_lr server: samples clients, sums their updates and moves the global model."""
+"""homo_lr / homo_nn server: samples clients, sums their updates, moves the global model."""
 
 # What the server learns (secure aggregation on): the clients' schema digests and set-up
 # verdicts; per step only sums over the clients that stayed — class counts and total rows at
@@ -22,10 +22,11 @@ import numpy.typing as npt
 
 from chaihuo.core import InvalidInputError, Role
 from chaihuo.ml.homo._aggregate import aggregate
+from chaihuo.ml.homo._family import LOGISTIC, Family, Scorer
 from chaihuo.ml.homo._handshake import aggregation, server_moments, server_welcome
 from chaihuo.ml.homo._messages import RoundPlan
-from chaihuo.ml.homo._model import homo_model, model_weights
-from chaihuo.ml.homo._params import PROTOCOL_FIELDS, HomoLrParams
+from chaihuo.ml.homo._network import Network
+from chaihuo.ml.homo._params import HomoLrParams
 from chaihuo.ml.homo._scaling import Scaling
 from chaihuo.ml.homo._state import Progress, TrainingState
 from chaihuo.ml.homo._strategy import ServerStrategy
@@ -49,49 +50,51 @@ def _send_plans(clients: list[Peer], plans: Mapping[int, RoundPlan], timeout: fl
     return {i for i, f in futures.items() if f not in done or f.exception() is not None}
 
 
-def run_server(ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def run_server(
+    ctx: Context, params: HomoLrParams, inputs: Mapping[str, Any], family: Family = LOGISTIC
+) -> dict[str, Any]:
     """Run the rounds; every party ends with the same global model."""
-    warm = model_weights(inputs.get("model"), "server")
+    warm = family.scorer(inputs.get("model"), "server")
     if params.predict_only or params.rounds == 0:
         if warm is None:
-            raise InvalidInputError("predicting (predict_only or rounds: 0) needs a `model` input")
+            raise InvalidInputError("predicting (predict_only or rounds: 0) needs a `model`")
         return {}
-    governed = {name: getattr(params, name) for name in PROTOCOL_FIELDS}
-    setup, names = server_welcome(ctx, params, governed, COMPONENT)
+    setup, names = server_welcome(ctx, params, params.governed(), family.kind)
     scaling = Scaling.identity(len(names))
     if params.standardize:
         scaling, _present = server_moments(ctx.sub("moments"), params, len(names))
-    shape = (1 if len(setup.classes) == 2 else len(setup.classes), len(names) + 1)
+    network = family.network(len(setup.classes), len(names), params.hidden())
     about = {"classes": setup.classes, "features": list(names), "strategy": params.strategy}
     directory = None if params.checkpoint_dir is None else ctx.base_dir / params.checkpoint_dir
-    state = _start(params, shape, scaling, warm, about, setup.classes, directory)
-    ctx.peers(Role.CLIENT).put("start", state.round)
-    rounds = _Rounds(ctx, params, UpdateLayout(shape, params.strategy == "scaffold"), state)
-    if directory is not None:
-        rounds.checkpoint = (directory, scaling, about)
-    final = scaling.to_original(rounds.run())
-    meta: dict[str, Any] = {"rounds": state.round, "strategy": params.strategy}
-    if params.private:
-        meta["epsilon"], meta["delta"] = state.accountant.epsilon(params.delta), params.delta
-    return {"model": homo_model("server", final, setup.classes, names, meta)}
-
-
-def _start(  # noqa: PLR0917 - the set-up's outcome
-    params: HomoLrParams, shape: tuple[int, int], scaling: Scaling,
-    warm: tuple[Matrix, list[int], list[str]] | None, about: dict[str, Any], classes: list[int],
-    directory: Path | None,
-) -> TrainingState:  # fmt: skip
-    """A fresh state (zeros, or a `model` input's weights), or the checkpoint's on `resume`."""
     if params.resume:
         if directory is None:
             raise InvalidInputError("resume needs checkpoint_dir", public=True)
-        return TrainingState.load(directory, params, scaling, about)
-    weights = np.zeros(shape)
+        state = TrainingState.load(directory, params, scaling, about)
+    else:
+        state = _fresh(params, family, network, scaling, warm, setup.classes)
+    ctx.peers(Role.CLIENT).put("start", state.round)
+    rounds = _Rounds(ctx, params, UpdateLayout(network.shape, params.strategy == "scaffold"), state)
+    if directory is not None:
+        rounds.checkpoint = (directory, scaling, about)
+    final = rounds.run()
+    meta: dict[str, Any] = {"rounds": state.round, "strategy": params.strategy}
+    if params.private:
+        meta["epsilon"], meta["delta"] = state.accountant.epsilon(params.delta), params.delta
+    model = family.model("server", network, final, scaling, setup.classes, names, meta)
+    return {"model": model}
+
+
+def _fresh(  # noqa: PLR0917 - the set-up's outcome
+    params: HomoLrParams, family: Family, network: Network, scaling: Scaling,
+    warm: Scorer | None, classes: list[int],
+) -> TrainingState:  # fmt: skip
+    """The first round's state: the family's start, or a `model` input's parameters."""
+    weights = family.initial(network)
     if warm is not None:
-        if warm[0].shape != shape or warm[1] != classes:
+        if warm.weights.shape != network.shape or warm.classes != classes:
             raise InvalidInputError("the `model` input does not fit the clients' data")
-        weights = scaling.to_standard(warm[0])
-    control = np.zeros(shape) if params.strategy == "scaffold" else None
+        weights = family.warm(warm, scaling)
+    control = np.zeros(network.shape) if params.strategy == "scaffold" else None
     return TrainingState(0, weights, control, ServerStrategy(params), Progress(params))
 
 
