@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -79,12 +80,20 @@ def _at_zero(xs: Sequence[int], ys: Sequence[int]) -> int:
     """Lagrange interpolation of the points (xs, ys) at x = 0, mod p."""
     if len(set(xs)) != len(xs):
         raise InvalidCryptoInputError("two shares name the same holder")
-    total = 0
-    for j, (x_j, y_j) in enumerate(zip(xs, ys, strict=True)):
+    weights = _lagrange_at_zero(tuple(xs))
+    return sum(y * w for y, w in zip(ys, weights, strict=True)) % SHAMIR_PRIME
+
+
+@functools.lru_cache(maxsize=64)
+def _lagrange_at_zero(xs: tuple[int, ...]) -> tuple[int, ...]:
+    """λ_j = Π_{m ≠ j} x_m / (x_m − x_j) mod p: the same for every secret shared among the
+    same holders (a secure-aggregation round recovers all its secrets from one set)."""
+    weights = []
+    for j, x_j in enumerate(xs):
         numerator, denominator = 1, 1
         for m, x_m in enumerate(xs):
             if m != j:
                 numerator = numerator * x_m % SHAMIR_PRIME
                 denominator = denominator * (x_m - x_j) % SHAMIR_PRIME
-        total += y_j * numerator * pow(denominator, -1, SHAMIR_PRIME)
-    return total % SHAMIR_PRIME
+        weights.append(numerator * pow(denominator, -1, SHAMIR_PRIME) % SHAMIR_PRIME)
+    return tuple(weights)
