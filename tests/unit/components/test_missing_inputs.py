@@ -19,7 +19,7 @@ from chaihuo.testing import PartyFailedError, run_parties
 
 REGISTRY = default_registry()
 PARAMS: dict[str, dict[str, Any]] = {"sample": {"fraction": 0.5}}
-ROSTER = {"guest": "1", "host": "2", "arbiter": "3"}
+ROSTER = {"guest": "1", "host": "2", "arbiter": "3", "client": "4", "server": "5"}
 
 CASES = [
     (name, role, needed)

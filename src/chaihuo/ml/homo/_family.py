@@ -65,12 +65,15 @@ class Family:
             return np.asarray(mask * np.append(scaling.penalty(alpha), 0.0)[None, :])
         return np.asarray(mask * alpha)
 
-    def initial(self, network: Network) -> Matrix:
-        """Starting parameters: zeros (logistic) or Glorot-uniform (drawn here, the server)."""
+    def initial(self, network: Network, seed: int | None) -> Matrix:
+        """Starting parameters: zeros (logistic) or Glorot-uniform, drawn here on the server
+        (from `seed` when given, else fresh)."""
         if self.folds_scaling:
             return np.zeros(network.shape)
         assert isinstance(network, MlpNetwork)
-        return network.initial(np.random.default_rng(secrets.randbits(128)))
+        return network.initial(
+            np.random.default_rng(secrets.randbits(128) if seed is None else seed)
+        )
 
     def model(  # noqa: PLR0917 - the model's parts
         self, role: str, network: Network, weights: Matrix, scaling: Scaling,

@@ -72,6 +72,8 @@ class LocalStep:
     learning_rate: float
     alpha: Matrix
     proximal_mu: float = 0.0
+    seed: int | list[int] | None = None
+    """Seeds the mini-batch order (fresh when None)."""
 
 
 def train_locally(  # noqa: PLR0917 - the round's start, the rows, the settings, SCAFFOLD's term
@@ -86,7 +88,8 @@ def train_locally(  # noqa: PLR0917 - the round's start, the rows, the settings,
     weights = start.copy()
     rows = len(classes)
     size = rows if step.batch_size is None else min(step.batch_size, rows)
-    rng = np.random.default_rng(secrets.randbits(64)) if size < rows else None
+    seed = secrets.randbits(64) if step.seed is None else step.seed
+    rng = np.random.default_rng(seed) if size < rows else None
     shrink = 1.0 / (1.0 + step.learning_rate * step.alpha)
     steps = 0
     for _ in range(step.epochs):

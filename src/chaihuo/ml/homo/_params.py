@@ -110,6 +110,10 @@ class HomoLrParams(BaseModel):
         """The hidden layers (homo_nn's; none for logistic regression)."""
         return ()
 
+    def init_seed(self) -> int | None:
+        """Seed of the initial weights and batch order (homo_nn's; logistic: none)."""
+        return None
+
     @property
     def private(self) -> bool:
         """Whether client updates are clipped and noised."""
@@ -129,6 +133,12 @@ class HomoNnParams(HomoLrParams):
     learning_rate: float = Field(0.1, gt=0, le=100, description="Clients' local SGD step.")
     batch_size: int | None = Field(32, ge=1, description="Local mini-batch rows (None: all).")
     alpha: float = Field(1e-4, ge=0, description="L2 strength on the weights (not biases).")
+    random_seed: int | None = Field(
+        None,
+        ge=0,
+        description="Seeds the server's initial weights and the clients' mini-batch order "
+        "(drawn fresh if unset).",
+    )
 
     def governed(self) -> dict[str, Any]:
         """The server's settings, the network's layers included."""
@@ -137,3 +147,7 @@ class HomoNnParams(HomoLrParams):
     def hidden(self) -> tuple[Layer, ...]:
         """The declared hidden layers."""
         return tuple(self.layers)
+
+    def init_seed(self) -> int | None:
+        """`random_seed`."""
+        return self.random_seed

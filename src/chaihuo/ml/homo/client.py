@@ -79,6 +79,12 @@ class _Client:
             raise InvalidInputError(f"`{usage}` has classes no client trains on", public=True)
         return np.searchsorted(self.classes, labels).astype(np.int64)
 
+    def batch_seed(self, index: int) -> list[int] | None:
+        """The batch order's seed in round `index` (from `random_seed`, else fresh)."""
+        seed = self.params.init_seed()
+        party = int.from_bytes(self.ctx.local.party_id.encode()[:8], "big")
+        return None if seed is None else [seed, index, party]
+
     def stats(self, weights: Matrix, weight: float) -> RoundStats:
         if self.params.private:
             return RoundStats(weight, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -98,7 +104,7 @@ class _Client:
         step = LocalStep(
             p.local_epochs, p.batch_size, p.learning_rate,
             self.family.alpha(p, self.network, self.scaling),
-            p.proximal_mu if p.strategy == "fedprox" else 0.0,
+            p.proximal_mu if p.strategy == "fedprox" else 0.0, self.batch_seed(plan.index),
         )  # fmt: skip
         correction = None
         if plan.control is not None:

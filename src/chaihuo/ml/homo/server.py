@@ -89,7 +89,7 @@ def _fresh(  # noqa: PLR0917 - the set-up's outcome
     warm: Scorer | None, classes: list[int],
 ) -> TrainingState:  # fmt: skip
     """The first round's state: the family's start, or a `model` input's parameters."""
-    weights = family.initial(network)
+    weights = family.initial(network, params.init_seed())
     if warm is not None:
         if warm.weights.shape != network.shape or warm.classes != classes:
             raise InvalidInputError("the `model` input does not fit the clients' data")
