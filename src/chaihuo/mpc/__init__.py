@@ -17,7 +17,6 @@ from chaihuo.mpc._secagg import (
     secagg_server,
     secagg_threshold,
 )
-from chaihuo.mpc._secure_sum import secure_sum_aggregator, secure_sum_client
 from chaihuo.mpc._session import Session, TripleSource
 from chaihuo.mpc._shared import SharedTensor
 from chaihuo.mpc._yao import Role, millionaires, run_garbled
@@ -50,7 +49,5 @@ __all__ = [
     "secagg_client",
     "secagg_server",
     "secagg_threshold",
-    "secure_sum_aggregator",
-    "secure_sum_client",
     "serve_triples",
 ]

@@ -269,19 +269,21 @@ def _open(
 
 
 def gather_replies(
-    channels: Sequence[TimedChannel], indices: Sequence[int], name: str, deadline_s: float,
-    check: Callable[[object, int], _T],
+    channels: Sequence[TimedChannel], indices: Sequence[int], name: str,
+    deadline_s: float | None, check: Callable[[object, int], _T],
 ) -> dict[int, _T]:  # fmt: skip
-    """What `channels[i]` sent under `name`, for i in `indices`, by one deadline for all.
+    """What `channels[i]` sent under `name`, for i in `indices`, by one deadline for all
+    (None: each channel's own receive deadline).
 
     A peer whose message has not arrived when the deadline passes is left out (logged); each
     message that did arrive is checked by `check(obj, i)`, which raises on a malformed one.
     """
-    ends = time.monotonic() + deadline_s
+    ends = None if deadline_s is None else time.monotonic() + deadline_s
     replies: dict[int, _T] = {}
     for index in indices:
         try:
-            raw = channels[index].get(name, max(ends - time.monotonic(), 0.001))
+            wait = None if ends is None else max(ends - time.monotonic(), 0.001)
+            raw = channels[index].get(name, wait)
         except ChaihuoError as exc:
             if exc.code != _TIMEOUT_CODE:
                 raise
@@ -294,7 +296,9 @@ def gather_replies(
 class _Rounds:
     """The server's rounds: best-effort sends and replies gathered before one deadline each."""
 
-    def __init__(self, clients: Sequence[TimedChannel], threshold: int, deadline_s: float) -> None:
+    def __init__(
+        self, clients: Sequence[TimedChannel], threshold: int, deadline_s: float | None
+    ) -> None:
         self.clients, self.threshold, self.deadline_s = clients, threshold, deadline_s
         # A send to a client that died may retry until the federation's send deadline; it
         # must not hold up the round, so sends run beside it and a failure only logs.
@@ -314,11 +318,12 @@ class _Rounds:
                ) -> dict[int, _T]:  # fmt: skip
         """Replies to `name` from `indices` that arrive before the deadline, checked."""
         replies = gather_replies(self.clients, indices, name, self.deadline_s, check)
+        when = "in time" if self.deadline_s is None else f"within {self.deadline_s:g} s"
         if len(replies) < self.threshold:
             raise TooFewClientsError(
                 f"secure aggregation: {len(replies)} of {len(indices)} clients answered "
-                f"'{name}' within {self.deadline_s:g} s, fewer than the threshold "
-                f"{self.threshold}; the sum cannot be recovered"
+                f"'{name}' {when}, fewer than the threshold {self.threshold}; the sum "
+                "cannot be recovered"
             )
         return replies
 
@@ -332,13 +337,14 @@ def secagg_server(
     domain: bytes,
     shape: Sequence[int],
     threshold: int,
-    deadline_s: float = 60.0,
+    deadline_s: float | None = 60.0,
     encoding: FixedPointEncoding | None = _REALS,
 ) -> SecAggResult:
     """Server side: the sum of the surviving clients' values, and nothing else about them.
 
     `clients[i]` is the channel to client i; at least `threshold` (> n / 2) clients must
-    answer every round within `deadline_s` seconds, else TooFewClientsError.
+    answer every step within `deadline_s` seconds (None: the channels' own receive deadline),
+    else TooFewClientsError.
     """
     _context(domain, b"")
     if not 2 <= threshold <= len(clients) or 2 * threshold <= len(clients):

@@ -22,6 +22,7 @@ from chaihuo.testing import PartyFailedError, run_parties
 DOMAIN = b"job-9/homo/round-2"
 SHAPE = (3, 5)
 BOUND_PER_CLIENT = 2.0**-17  # fixed point f = 16, rounding to nearest
+SERVER = Party(Role.SERVER, "1")  # type: ignore[arg-type]
 
 
 class _Dropped(Exception):
@@ -164,3 +165,30 @@ def test_the_server_sees_no_client_input(monkeypatch: pytest.MonkeyPatch) -> Non
         for values in encoded.values():
             # uniform in Z_2^64: not one of 15 words lands within 2^40 of the encoded input
             assert not np.any(np.abs((masked - values).view(np.int64)) < 2**40)
+
+
+class _Reshaped(_DiesAfter):
+    """A client channel that sends its masked vector one entry short."""
+
+    def __init__(self, channel: Any) -> None:
+        self.channel, self.stage = channel, "never"
+
+    def put(self, name: str, obj: object) -> None:
+        self.channel.put(name, obj[:, :-1] if name == "masked" else obj)  # type: ignore[index]
+
+    def sub(self, name: str) -> Any:
+        return _Reshaped(self.channel.sub(name))
+
+
+def test_a_vector_of_the_wrong_shape_is_refused_by_the_server() -> None:
+    def party(ctx: Context) -> Any:
+        if ctx.role is Role.SERVER:
+            channels = list(ctx.peers(Role.CLIENT).sub("agg"))
+            return secagg_server(channels, domain=DOMAIN, shape=SHAPE, threshold=2, deadline_s=3)
+        server = ctx.peers(Role.SERVER)[0].sub("agg")
+        channel = _Reshaped(server) if ctx.local.party_id == "101" else server
+        return secagg_client(channel, np.ones(SHAPE), domain=DOMAIN)
+
+    with pytest.raises(PartyFailedError) as failed:
+        run_parties(party, {"server": 1, "client": [100, 101]}, timeout_s=30)
+    assert "client 1 masked values: expected shape (3, 5)" in str(failed.value.others[SERVER])

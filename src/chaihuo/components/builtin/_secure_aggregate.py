@@ -1,8 +1,10 @@
 """`secure_aggregate`: the arbiter learns the sum of guest and host vectors and nothing else."""
 
-# Guest and hosts agree pairwise masks by X25519 key agreement (relayed by the arbiter) and
-# send their vectors masked in Z_2^64; the masks cancel in the sum (Bonawitz et al., CCS 2017,
-# without dropout recovery). The arbiter publishes the sum back to the contributors.
+# chaihuo.mpc's secure aggregation (Bonawitz et al., CCS 2017): guest and hosts mask their
+# vectors in Z_2^64 with pairwise and self masks whose seeds are Shamir-shared; the masks
+# cancel in the sum. Every contributor must take part (the threshold is all of them, no
+# dropout: a demo of two or three parties has none to spare). The arbiter publishes the sum
+# back to the contributors.
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pydantic import Field
 
 from chaihuo.components._spec import ComponentParams, ComponentSpec
 from chaihuo.core import Role
-from chaihuo.mpc import secure_sum_aggregator, secure_sum_client
+from chaihuo.mpc import secagg_client, secagg_server
 from chaihuo.runtime import Context
 
 __all__ = ["SECURE_AGGREGATE"]
@@ -35,7 +37,7 @@ def _contribute(
     ctx: Context, params: SecureAggregateParams, inputs: Mapping[str, Any]
 ) -> dict[str, Any]:
     values = np.random.default_rng(params.seed).uniform(-10.0, 10.0, params.size)
-    secure_sum_client(ctx.arbiter.sub("sum"), values, domain=_domain(ctx))
+    secagg_client(ctx.arbiter.sub("sum"), values, domain=_domain(ctx))
     total = np.asarray(ctx.arbiter.get("total"), dtype=np.float64)
     ctx.metrics.log("total_of_sum", float(total.sum()))
     return {"sum": total}
@@ -45,10 +47,11 @@ def _aggregate(
     ctx: Context, params: SecureAggregateParams, inputs: Mapping[str, Any]
 ) -> dict[str, Any]:
     contributors = [*ctx.peers(Role.GUEST).sub("sum"), *ctx.hosts.sub("sum")]
-    total = np.asarray(
-        secure_sum_aggregator(contributors, domain=_domain(ctx), shape=(params.size,)),
-        dtype=np.float64,
-    )
+    result = secagg_server(
+        contributors, domain=_domain(ctx), shape=(params.size,), threshold=len(contributors),
+        deadline_s=None,
+    )  # fmt: skip
+    total = np.asarray(result.total, dtype=np.float64)
     ctx.peers(Role.GUEST).put("total", total)
     ctx.hosts.put("total", total)
     ctx.metrics.log("contributors", len(contributors))
