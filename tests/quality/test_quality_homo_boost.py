@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,11 +72,11 @@ def _same_trees(ours: HomoBoostModel, reference: list[object]) -> None:
                 assert math.isclose(node.gain, other.gain, abs_tol=1e-9)
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_the_reference_trees_exactly_and_xgboosts_quality(case: str) -> None:
-    clients, test = CASES[case]()
-    params = _params(case)
-    run = federated(clients, test, params, learner=homoboost)
+def _assert_lossless(
+    run: Any, clients: list[Part], params: HomoBoostParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """The server's model equals the reference fitted on the union with the agreed cuts;
+    returns the union (features, labels)."""
     model = HomoBoostModel.load(run.server["model"], "server")
     assert model is not None
     cuts = tuple(np.asarray(c, dtype=np.float64) for c in run.server["model"].meta["cuts"])
@@ -85,6 +86,15 @@ def test_the_reference_trees_exactly_and_xgboosts_quality(case: str) -> None:
     reference = fit_plaintext(x, [], y, tree_params, cuts=cuts)
     _same_trees(model, reference.trees)  # type: ignore[arg-type]
     np.testing.assert_allclose(model.init_scores, reference.init_scores, atol=1e-12)
+    return x, y
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_reference_trees_exactly_and_xgboosts_quality(case: str) -> None:
+    clients, test = CASES[case]()
+    params = _params(case)
+    run = federated(clients, test, params, learner=homoboost)
+    x, y = _assert_lossless(run, clients, params)
     booster = xgb.XGBClassifier(n_estimators=10, max_depth=3, max_bin=32, learning_rate=0.3,
                                 reg_lambda=1.0, tree_method="hist").fit(x, y)  # fmt: skip
     probabilities = booster.predict_proba(test.x)
@@ -114,10 +124,4 @@ def test_column_subsampling_and_missing_cells_stay_lossless() -> None:
              for c in clients]  # fmt: skip
     params = _params("breast", colsample_bytree=0.5, random_seed=7, use_missing=True)
     run = federated(holed, test, params, learner=homoboost)
-    model = HomoBoostModel.load(run.server["model"], "server")
-    assert model is not None
-    cuts = tuple(np.asarray(c, dtype=np.float64) for c in run.server["model"].meta["cuts"])
-    x = np.vstack([c.x for c in holed])
-    y = np.concatenate([c.y for c in holed]).astype(np.float64)
-    tree_params = BoostParams(**params.model_dump(include=set(BoostParams.model_fields)))
-    _same_trees(model, fit_plaintext(x, [], y, tree_params, cuts=cuts).trees)  # type: ignore[arg-type]
+    _assert_lossless(run, holed, params)

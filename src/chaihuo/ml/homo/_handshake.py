@@ -17,6 +17,8 @@ import numpy.typing as npt
 
 from chaihuo.core import ChaihuoError, InvalidInputError, Role
 from chaihuo.federation import ProtocolViolationError
+from chaihuo.ml._data import DataArrays
+from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.homo._aggregate import Aggregation, aggregate, contribute
 from chaihuo.ml.homo._messages import Setup
 from chaihuo.ml.homo._scaling import Scaling
@@ -27,6 +29,8 @@ __all__ = [
     "MAX_CLASSES",
     "RoundSettings",
     "aggregation",
+    "class_labels",
+    "class_predictions",
     "client_join",
     "client_moments",
     "server_moments",
@@ -46,6 +50,31 @@ class RoundSettings(Protocol):
     def dropout(self) -> float: ...
     @property
     def round_timeout_s(self) -> float: ...
+
+
+def class_labels(arrays: DataArrays, usage: str, component: str) -> npt.NDArray[np.int64]:
+    """A client's labels as class numbers: whole numbers in [0, MAX_CLASSES), else refused."""
+    if arrays.labels is None:
+        raise InvalidInputError(
+            f"{component} needs a label column in every client's `{usage}` data", public=True
+        )
+    values = np.asarray(arrays.labels, dtype=np.float64)
+    if not np.all((values == np.round(values)) & (values >= 0) & (values < MAX_CLASSES)):
+        raise InvalidInputError(
+            f"{component} labels must be whole numbers in [0, {MAX_CLASSES})", public=True
+        )
+    return values.astype(np.int64)
+
+
+def class_predictions(
+    scored: DataArrays, probabilities: Matrix, classes: list[int], threshold: float = 0.5
+) -> Predictions:
+    """Predictions of `scored`'s rows: P(classes[1]) for two classes, else one column each."""
+    labels = None if scored.labels is None else np.asarray(scored.labels)
+    if len(classes) == 2:
+        scores = probabilities.reshape(len(scored.ids), -1)[:, -1]
+        return Predictions("binary", scored.ids, scores, labels, list(classes), threshold)
+    return Predictions("multiclass", scored.ids, probabilities, labels, list(classes))
 
 
 def aggregation(ctx: Context, settings: RoundSettings, *, integers: bool = False) -> Aggregation:

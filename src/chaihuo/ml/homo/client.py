@@ -24,7 +24,13 @@ from chaihuo.ml._data import DataArrays, check_features, training_arrays
 from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.homo._aggregate import contribute
 from chaihuo.ml.homo._family import LOGISTIC, Family, Scorer
-from chaihuo.ml.homo._handshake import MAX_CLASSES, aggregation, client_join, client_moments
+from chaihuo.ml.homo._handshake import (
+    aggregation,
+    class_labels,
+    class_predictions,
+    client_join,
+    client_moments,
+)
 from chaihuo.ml.homo._messages import RoundPlan
 from chaihuo.ml.homo._network import LocalStep, Network, log_loss, predicted, train_locally
 from chaihuo.ml.homo._params import HomoLrParams
@@ -46,19 +52,6 @@ def _arrays(inputs: Mapping[str, Any], usage: str, component: str) -> DataArrays
     return arrays
 
 
-def _labels(arrays: DataArrays, usage: str, component: str) -> npt.NDArray[np.int64]:
-    if arrays.labels is None:
-        raise InvalidInputError(
-            f"{component} needs a label column in every client's `{usage}` data", public=True
-        )
-    values = np.asarray(arrays.labels, dtype=np.float64)
-    if not np.all((values == np.round(values)) & (values >= 0) & (values < MAX_CLASSES)):
-        raise InvalidInputError(
-            f"{component} labels must be whole numbers in [0, {MAX_CLASSES})", public=True
-        )
-    return values.astype(np.int64)
-
-
 @dataclass
 class _Client:
     ctx: Context
@@ -74,7 +67,7 @@ class _Client:
     control: Matrix | None = None  # SCAFFOLD's c_i, kept across rounds
 
     def truth(self, arrays: DataArrays, usage: str) -> npt.NDArray[np.int64]:
-        labels = _labels(arrays, usage, self.family.kind)
+        labels = class_labels(arrays, usage, self.family.kind)
         if set(np.unique(labels).tolist()) - set(self.classes):
             raise InvalidInputError(f"`{usage}` has classes no client trains on", public=True)
         return np.searchsorted(self.classes, labels).astype(np.int64)
@@ -141,7 +134,7 @@ def _set_up(
             raise InvalidInputError(
                 f"{family.kind} needs a `train` input on every client", public=True
             )
-        labels = _labels(train, "train", family.kind)
+        labels = class_labels(train, "train", family.kind)
         validate = _arrays(inputs, "validate", family.kind)
     except InvalidInputError as exc:
         error = exc
@@ -206,8 +199,4 @@ def _predictions(
     scored = _arrays(inputs, "test", component) or train
     if scored is None:
         raise InvalidInputError("predicting needs a `test` input", public=True)
-    probs = scorer.probabilities(scored.features)
-    labels = None if scored.labels is None else np.asarray(scored.labels)
-    if probs.shape[1] == 1:
-        return Predictions("binary", scored.ids, probs[:, 0], labels, list(scorer.classes))
-    return Predictions("multiclass", scored.ids, probs, labels, list(scorer.classes))
+    return class_predictions(scored, scorer.probabilities(scored.features), scorer.classes)

@@ -22,7 +22,12 @@ from chaihuo.ml._predictions import Predictions
 from chaihuo.ml.boost._bins import Bins, bin_columns
 from chaihuo.ml.boost._gradients import GradientCoding
 from chaihuo.ml.boost._tree import tree_values
-from chaihuo.ml.homo._handshake import MAX_CLASSES, client_join, client_moments
+from chaihuo.ml.homo._handshake import (
+    class_labels,
+    class_predictions,
+    client_join,
+    client_moments,
+)
 from chaihuo.ml.homoboost._binning import client_counts
 from chaihuo.ml.homoboost._grow import client_tree
 from chaihuo.ml.homoboost._model import HomoBoostModel
@@ -46,17 +51,6 @@ def _arrays(inputs: Mapping[str, Any], usage: str, missing: bool) -> DataArrays 
     return arrays
 
 
-def _labels(arrays: DataArrays) -> npt.NDArray[np.int64]:
-    values = np.asarray(arrays.labels if arrays.labels is not None else [np.nan], np.float64)
-    if arrays.labels is None or not np.all(
-        (values == np.round(values)) & (values >= 0) & (values < MAX_CLASSES)
-    ):
-        raise InvalidInputError(
-            f"{COMPONENT} needs labels that are whole numbers in [0, {MAX_CLASSES})", public=True
-        )
-    return values.astype(np.int64)
-
-
 def run_client(ctx: Context, params: HomoBoostParams, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Train with the server (or only predict with a `model` input) on this client's rows."""
     if params.predicts:
@@ -72,7 +66,7 @@ def run_client(ctx: Context, params: HomoBoostParams, inputs: Mapping[str, Any])
             raise InvalidInputError(
                 f"{COMPONENT} needs a `train` input on every client", public=True
             )
-        labels = _labels(train)
+        labels = class_labels(train, "train", COMPONENT)
     except InvalidInputError as exc:
         error = exc
     columns = [] if train is None else list(train.feature_names)
@@ -114,9 +108,4 @@ def _predictions(
     scored = _arrays(inputs, "test", True) or train
     if scored is None:
         raise InvalidInputError("predicting needs a `test` input", public=True)
-    probs = model.predict(scored.features)
-    labels = None if scored.labels is None else np.asarray(scored.labels)
-    if len(model.classes) == 2:
-        return Predictions("binary", scored.ids, probs.reshape(len(scored.ids), -1)[:, -1],
-                           labels, list(model.classes), threshold)  # fmt: skip
-    return Predictions("multiclass", scored.ids, probs, labels, list(model.classes))
+    return class_predictions(scored, model.predict(scored.features), model.classes, threshold)
